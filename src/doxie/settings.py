@@ -1,0 +1,248 @@
+"""All configuration, read from the environment once, here.
+
+Development defaults are safe: with no ``DATABASE_URL`` an embedded PostgreSQL is started
+in the data folder, secrets are generated and kept there, mail goes to an outbox folder and
+customer URLs on private addresses are refused unless explicitly allowed.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from exc
+
+
+DOXIE_ENV = os.environ.get("DOXIE_ENV", "development")
+PRODUCTION = DOXIE_ENV == "production"
+DATA_DIR = Path(os.environ.get("DOXIE_DATA_DIR", "./.doxie")).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _persisted_secret(filename: str, make: callable) -> str:  # type: ignore[valid-type]
+    """A development secret generated once and kept in the data folder, so restarts agree."""
+    path = DATA_DIR / filename
+    if path.exists():
+        return path.read_text().strip()
+    value = make()
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(value)
+    os.chmod(tmp, 0o600)
+    try:
+        os.link(tmp, path)  # atomic: a concurrent process keeps whichever was first
+    except FileExistsError:
+        pass
+    tmp.unlink(missing_ok=True)
+    return path.read_text().strip()
+
+
+if PRODUCTION and not (os.environ.get("DOXIE_SECRET_KEY") and os.environ.get("DOXIE_ENCRYPTION_KEYS")):
+    raise ImproperlyConfigured(
+        "DOXIE_ENV=production requires DOXIE_SECRET_KEY and DOXIE_ENCRYPTION_KEYS to be set"
+    )
+
+SECRET_KEY = os.environ.get("DOXIE_SECRET_KEY") or _persisted_secret(
+    "secret_key", lambda: secrets.token_urlsafe(50)
+)
+# Comma separated Fernet keys, newest first; older keys still decrypt (rotation).
+DOXIE_ENCRYPTION_KEYS = [
+    k.strip()
+    for k in (
+        os.environ.get("DOXIE_ENCRYPTION_KEYS")
+        or _persisted_secret("encryption_keys", lambda: Fernet.generate_key().decode())
+    ).split(",")
+    if k.strip()
+]
+
+DEBUG = env_bool("DOXIE_DEBUG", False)
+ALLOWED_HOSTS = [h.strip() for h in os.environ.get("DOXIE_ALLOWED_HOSTS", "*").split(",")]
+DOXIE_PUBLIC_URL = os.environ.get("DOXIE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+CSRF_TRUSTED_ORIGINS = [DOXIE_PUBLIC_URL]
+DOXIE_ALLOW_PRIVATE_URLS = env_bool("DOXIE_ALLOW_PRIVATE_URLS", not PRODUCTION)
+DOXIE_TRUSTED_PROXIES = [
+    p.strip() for p in os.environ.get("DOXIE_TRUSTED_PROXIES", "").split(",") if p.strip()
+]
+
+# Request body limits (bytes) enforced by core.middleware before anything is parsed.
+DOXIE_MAX_JSON_BODY = env_int("DOXIE_MAX_JSON_BODY", 1024 * 1024)
+DOXIE_MAX_UPLOAD_BODY = env_int("DOXIE_MAX_UPLOAD_BODY", 10 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = DOXIE_MAX_UPLOAD_BODY + 1024 * 1024
+
+# Failed basic-auth attempts allowed per username and per IP within the window.
+DOXIE_AUTH_FAILURE_LIMIT = env_int("DOXIE_AUTH_FAILURE_LIMIT", 10)
+DOXIE_AUTH_FAILURE_WINDOW = env_int("DOXIE_AUTH_FAILURE_WINDOW", 300)
+
+# Provider base URLs: settings so tests and staging point them at local peers.
+DOXIE_MAILJET_API_URL = os.environ.get("DOXIE_MAILJET_API_URL", "https://api.mailjet.com")
+DOXIE_SEVEN_API_URL = os.environ.get("DOXIE_SEVEN_API_URL", "https://gateway.seven.io")
+AWS_ENDPOINT_URL = os.environ.get("AWS_ENDPOINT_URL") or None
+# With no real provider configured for a brand, development writes messages here.
+DOXIE_OUTBOX_DIR = DATA_DIR / "outbox"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "oauth2_provider",
+    "procrastinate.contrib.django",
+    "doxie.core",
+    "doxie.tenants",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "doxie.core.middleware.ApiRequestGuardMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "doxie.urls"
+ASGI_APPLICATION = "doxie.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _database_from_url(url: str) -> dict:
+    parsed = urlparse(url)
+    if parsed.scheme not in {"postgres", "postgresql"}:
+        raise ImproperlyConfigured("DATABASE_URL must be a postgresql:// URL")
+    query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+    host = query.pop("host", None) or parsed.hostname or ""
+    return {
+        "NAME": unquote(parsed.path.lstrip("/")) or "postgres",
+        "USER": unquote(parsed.username or "postgres"),
+        "PASSWORD": unquote(parsed.password or ""),
+        "HOST": host,
+        "PORT": str(parsed.port or ""),
+        "EXTRA_OPTIONS": query,
+    }
+
+
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+if DATABASE_URL:
+    _db = _database_from_url(DATABASE_URL)
+else:
+    from doxie.core.embedded_pg import ensure_embedded_postgres
+
+    _db = _database_from_url(ensure_embedded_postgres(DATA_DIR / "pg"))
+    DATABASE_URL = ""
+
+DB_POOL = env_bool("DOXIE_DB_POOL", True)
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": _db["NAME"],
+        "USER": _db["USER"],
+        "PASSWORD": _db["PASSWORD"],
+        "HOST": _db["HOST"],
+        "PORT": _db["PORT"],
+        "CONN_HEALTH_CHECKS": not DB_POOL,
+        "OPTIONS": {
+            "connect_timeout": 2,
+            **_db["EXTRA_OPTIONS"],
+            **(
+                {
+                    "pool": {
+                        "min_size": 1,
+                        "max_size": env_int("DOXIE_DB_POOL_SIZE", 20),
+                        "timeout": 2,
+                    }
+                }
+                if DB_POOL
+                else {}
+            ),
+        },
+        "TEST": {"NAME": os.environ.get("DOXIE_TEST_DB_NAME", "doxie_test")},
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+
+LANGUAGE_CODE = "de"
+LANGUAGES = [("de", "Deutsch"), ("en", "English")]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+MEDIA_ROOT = DATA_DIR / "media"
+MEDIA_URL = "/media/"
+
+LOGIN_URL = "/admin/login/"
+
+OAUTH2_PROVIDER = {
+    "SCOPES": {"read": "Read tenant data", "write": "Change tenant data"},
+    "DEFAULT_SCOPES": ["read"],
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("DOXIE_ACCESS_TOKEN_SECONDS", 3600),
+    "PKCE_REQUIRED": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],
+}
+
+PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "tasks"
+PROCRASTINATE_WORKER_DEFAULTS = {"concurrency": env_int("DOXIE_WORKER_CONCURRENCY", 8)}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("DOXIE_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "procrastinate": {"level": os.environ.get("DOXIE_PROCRASTINATE_LOG_LEVEL", "WARNING")},
+        "django.request": {"level": "ERROR"},
+    },
+}
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
