@@ -58,7 +58,8 @@ def _persisted_secret(filename: str, make: callable) -> str:  # type: ignore[val
     return path.read_text().strip()
 
 
-if PRODUCTION and not (os.environ.get("DOXIE_SECRET_KEY") and os.environ.get("DOXIE_ENCRYPTION_KEYS")):
+_explicit_secrets = os.environ.get("DOXIE_SECRET_KEY") and os.environ.get("DOXIE_ENCRYPTION_KEYS")
+if PRODUCTION and not _explicit_secrets:
     raise ImproperlyConfigured(
         "DOXIE_ENV=production requires DOXIE_SECRET_KEY and DOXIE_ENCRYPTION_KEYS to be set"
     )
