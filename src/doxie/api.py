@@ -126,11 +126,22 @@ def _db_down(exc: Exception) -> bool:
 
 def mount_routers() -> None:
     """Domain routers register here; imported lazily so app loading order does not matter."""
+    from doxie.brands.api import router as brands_router
+    from doxie.consents.api import router as consents_router
+    from doxie.messaging.api import router as messaging_router
     from doxie.tenants.api import router as tenants_router
     from doxie.tenants.public_api import router as tenants_public_router
+    from doxie.webhooks.api import router as webhooks_router
 
+    # Public API (HTTP Basic with an API user)
     api.add_router("/v1/{tenant}/", tenants_public_router)
+    api.add_router("/v1/{tenant}/", consents_router)
+    api.add_router("/v1/{tenant}/", messaging_router)
+    # Admin API (OAuth2 bearer)
     api.add_router("/v1/{tenant}/admin/", tenants_router)
+    api.add_router("/v1/{tenant}/admin/", brands_router)
+    api.add_router("/v1/{tenant}/admin/", webhooks_router)
+
 
 
 mount_routers()

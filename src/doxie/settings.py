@@ -113,6 +113,11 @@ INSTALLED_APPS = [
     "procrastinate.contrib.django",
     "doxie.core",
     "doxie.tenants",
+    "doxie.brands",
+    "doxie.webhooks",
+    "doxie.messaging",
+    "doxie.consents",
+    "doxie.inbound",
 ]
 
 MIDDLEWARE = [

@@ -12,6 +12,9 @@ urlpatterns = [
     path("api/", api.urls),
     path("oauth/", include("oauth2_provider.urls", namespace="oauth2_provider")),
     path("admin/", admin.site.urls),
+    path("hooks/", include("doxie.inbound.urls")),  # provider callbacks (token in the path)
+    path("", include("doxie.messaging.urls")),  # tracked links /l/<token>
+    path("", include("doxie.consents.urls")),  # DOI confirmation pages /doi/<token>
     # Admin UI assets straight from the installed apps: one machine needs no collectstatic.
     re_path(r"^static/(?P<path>.*)$", serve_static, {"insecure": True}),
 ]
