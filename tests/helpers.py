@@ -94,3 +94,44 @@ def make_admin_caller(tenant, *, read: bool = True, write: bool = True,
         user=user, token=raw, scope=scope, expires=timezone.now() + timedelta(hours=1)
     )
     return Caller({"Authorization": f"Bearer {raw}"})
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """Environment for a `doxie` child process that uses the test database."""
+    import os
+    from urllib.parse import quote
+
+    from django.db import connection
+
+    db = connection.settings_dict
+    host = db["HOST"] or ""
+    if host.startswith("/"):
+        url = f"postgresql://{quote(db['USER'])}@/{db['NAME']}?host={quote(host)}"
+    else:
+        url = f"postgresql://{quote(db['USER'])}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
+    return {**os.environ, "DATABASE_URL": url, **extra}
+
+
+def run_doxie(*args: str, env: dict[str, str] | None = None):
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "doxie.cli", *args],
+        env=env or subprocess_env(), capture_output=True, text=True, timeout=120,
+    )
+
+
+def run_jobs(queues: list[str] | None = None) -> None:
+    """Run a real procrastinate worker until the queue is empty (as `doxie worker` does).
+
+    The worker needs its own async connector; it sees only committed jobs, so callers use
+    ``django_db(transaction=True)``.
+    """
+    from doxie.core.jobs import app
+
+    with app.replace_connector(app.connector.get_worker_connector()) as worker_app:
+        worker_app.run_worker(
+            queues=queues, wait=False, install_signal_handlers=False, listen_notify=False,
+            delete_jobs="never",
+        )

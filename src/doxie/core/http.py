@@ -83,7 +83,8 @@ _BLOCKED_V6 = _nets(
     ("ff00::/8", "multicast"),
 )
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
-_HOSTNAME = re.compile(r"(?=.{1,254}$)(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.?)+")
+_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
+_HOSTNAME = re.compile(rf"(?=.{{1,254}}$){_LABEL}(?:\.{_LABEL})*\.?")
 _NUMERIC_HOST = re.compile(r"(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){0,3}\.?")
 
 
@@ -119,6 +120,8 @@ def _literal_ip(host: str) -> IPAddress | None:
 
 def _policy(allow_private: bool | None, allow_http: bool | None) -> tuple[bool, bool]:
     """Resolve None to the deployment setting: in dev both private and http are allowed."""
+    if allow_private is not None and allow_http is not None:
+        return allow_private, allow_http
     default = bool(getattr(settings, "DOXIE_ALLOW_PRIVATE_URLS", False))
     return (
         default if allow_private is None else allow_private,
