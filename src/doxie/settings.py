@@ -244,6 +244,7 @@ LOGGING = {
     "loggers": {
         "procrastinate": {"level": os.environ.get("DOXIE_PROCRASTINATE_LOG_LEVEL", "WARNING")},
         "django.request": {"level": "ERROR"},
+        "pgserver": {"level": "WARNING"},
     },
 }
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import sys
+
 from django.core.management.base import BaseCommand
 
 
@@ -16,6 +19,10 @@ class Command(BaseCommand):
     def handle(self, *args, host: str, port: int, workers: int, **options) -> None:
         import uvicorn
 
+        # uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown; exiting through
+        # Python instead lets atexit hooks run (the embedded PostgreSQL's last user stops it).
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: sys.exit(0))
         uvicorn.run(
             "doxie.asgi:application",
             host=host,
