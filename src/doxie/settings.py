@@ -99,6 +99,19 @@ DOXIE_AUTH_FAILURE_WINDOW = env_int("DOXIE_AUTH_FAILURE_WINDOW", 300)
 DOXIE_MAILJET_API_URL = os.environ.get("DOXIE_MAILJET_API_URL", "https://api.mailjet.com")
 DOXIE_SEVEN_API_URL = os.environ.get("DOXIE_SEVEN_API_URL", "https://gateway.seven.io")
 AWS_ENDPOINT_URL = os.environ.get("AWS_ENDPOINT_URL") or None
+# Webhook delivery: per-request deadline, batch claimed per drain, requests in flight per
+# endpoint, longest Retry-After honoured, seconds a drainer runs before handing over, and
+# how many per-endpoint connection pools a worker keeps.
+DOXIE_WEBHOOK_TIMEOUT = float(os.environ.get("DOXIE_WEBHOOK_TIMEOUT", "15"))
+DOXIE_WEBHOOK_BATCH_SIZE = env_int("DOXIE_WEBHOOK_BATCH_SIZE", 100)
+DOXIE_WEBHOOK_CONCURRENCY = env_int("DOXIE_WEBHOOK_CONCURRENCY", 10)
+DOXIE_WEBHOOK_MAX_RETRY_AFTER = env_int("DOXIE_WEBHOOK_MAX_RETRY_AFTER", 24 * 3600)
+DOXIE_WEBHOOK_DRAIN_BUDGET = float(os.environ.get("DOXIE_WEBHOOK_DRAIN_BUDGET", "60"))
+DOXIE_WEBHOOK_MAX_CLIENTS = env_int("DOXIE_WEBHOOK_MAX_CLIENTS", 256)
+# SNS certificate and subscription URLs must match these (AWS hosts by default; tests and
+# air-gapped deployments override them).
+DOXIE_SNS_CERT_URL_PATTERN = os.environ.get("DOXIE_SNS_CERT_URL_PATTERN") or None
+DOXIE_SNS_SUBSCRIBE_URL_PATTERN = os.environ.get("DOXIE_SNS_SUBSCRIBE_URL_PATTERN") or None
 # With no real provider configured for a brand, development writes messages here.
 DOXIE_OUTBOX_DIR = DATA_DIR / "outbox"
 
@@ -245,6 +258,7 @@ LOGGING = {
         "procrastinate": {"level": os.environ.get("DOXIE_PROCRASTINATE_LOG_LEVEL", "WARNING")},
         "django.request": {"level": "ERROR"},
         "pgserver": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
     },
 }
 

@@ -161,8 +161,6 @@ def create_admin(
     password: str | None = None,
 ):
     """A person who logs into the admin UI and may authorize OAuth2 apps for the tenant."""
-    from django.contrib.auth.models import Permission
-
     user_model = get_user_model()
     if user_model.objects.filter(username=username).exists():
         raise Conflict(f"User '{username}' already exists")
@@ -170,11 +168,22 @@ def create_admin(
     user = user_model.objects.create_user(
         username=username, email=email, password=password, is_staff=True
     )
-    codenames = ["view_tenant", "view_membership", "view_apiuser"]
-    if can_write:
-        codenames += ["change_tenant", "add_apiuser", "delete_apiuser"]
-    user.user_permissions.set(
-        Permission.objects.filter(content_type__app_label="tenants", codename__in=codenames)
-    )
+    user.user_permissions.set(_admin_ui_permissions(can_write=can_write))
     grant_membership(tenant=tenant, user=user, can_read=can_read, can_write=can_write)
     return user, password
+
+
+DOXIE_APPS = ("tenants", "brands", "webhooks", "messaging", "consents", "inbound")
+# Tenant admins manage their tenant's data, never tenants or memberships themselves.
+_RESERVED = {"add_tenant", "delete_tenant", "add_membership", "change_membership",
+             "delete_membership"}
+
+
+def _admin_ui_permissions(*, can_write: bool):
+    """Django admin permissions for a tenant admin; row visibility is scoped per tenant."""
+    from django.contrib.auth.models import Permission
+
+    permissions = Permission.objects.filter(content_type__app_label__in=DOXIE_APPS)
+    if not can_write:
+        permissions = permissions.filter(codename__startswith="view_")
+    return [p for p in permissions if p.codename not in _RESERVED]

@@ -1,0 +1,381 @@
+"""Writes for webhooks: endpoint use cases, ``emit`` (called by other apps) and the
+housekeeping the periodic tasks run. One function per use case, keyword-only.
+
+``emit`` is on the hot path of every message, click and status update, so it costs a fixed
+handful of queries whatever the number of endpoints: one SELECT of the matching endpoints,
+one bulk INSERT of interactions and the drainer deferral (see ``dispatch``). ``emit_many``
+does the same for a whole batch of events of one kind.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from doxie.core.crypto import keep_or_replace
+from doxie.core.errors import Conflict, FieldError, Invalid, NotFound
+from doxie.core.http import validate_url_syntax
+from doxie.tenants.models import Tenant
+from doxie.webhooks import selectors
+from doxie.webhooks.dispatch import defer_drainers
+from doxie.webhooks.models import (
+    EVENT_TYPES,
+    PING_EVENT,
+    TERMINAL_STATUSES,
+    EndpointType,
+    InteractionStatus,
+    WebhookEndpoint,
+    WebhookInteraction,
+)
+from doxie.webhooks.signing import generate_secret, new_event_id
+
+#: How long a rotated-out secret keeps signing next to the new one.
+ROTATION_GRACE = timedelta(hours=24)
+_UPDATABLE = (
+    "type", "url", "basic_auth_username", "basic_auth_password", "is_active",
+    "send_original_payload",
+)
+
+
+def _validate(endpoint: WebhookEndpoint) -> None:
+    problems: list[FieldError] = []
+    if endpoint.type not in EndpointType.values:
+        problems.append(FieldError("type", f"must be one of {', '.join(EndpointType.values)}"))
+    if url_problem := validate_url_syntax(endpoint.url):
+        problems.append(FieldError("url", url_problem))
+    if endpoint.basic_auth_password and not endpoint.basic_auth_username:
+        problems.append(FieldError("basic_auth_username", "is required with a password"))
+    if endpoint.basic_auth_username and ":" in endpoint.basic_auth_username:
+        problems.append(FieldError("basic_auth_username", "must not contain ':'"))
+    if problems:
+        raise Invalid(problems, message="; ".join(f"{p.field} {p.message}" for p in problems))
+
+
+@transaction.atomic
+def create_endpoint(
+    *,
+    tenant: Tenant,
+    type: str,  # noqa: A002 - the contract's field name
+    url: str,
+    basic_auth_username: str | None = None,
+    basic_auth_password: str | None = None,
+    is_active: bool = True,
+    send_original_payload: bool = False,
+) -> tuple[WebhookEndpoint, str]:
+    """Create an endpoint; returns it with its signing secret (the only time it is shown)."""
+    secret = generate_secret()
+    endpoint = WebhookEndpoint(
+        tenant=tenant,
+        type=type,
+        url=url,
+        basic_auth_username=basic_auth_username or None,
+        basic_auth_password=basic_auth_password or None,
+        is_active=is_active,
+        send_original_payload=send_original_payload,
+        signing_secret=secret,
+        deactivated_at=None if is_active else timezone.now(),
+    )
+    _validate(endpoint)
+    endpoint.save()
+    return endpoint, secret
+
+
+def _locked(tenant: Tenant, endpoint_id: str | int) -> WebhookEndpoint:
+    """The tenant's endpoint, row-locked (NO KEY: emits inserting interactions don't wait)."""
+    endpoint = (
+        WebhookEndpoint.objects.for_tenant(tenant)
+        .select_for_update(no_key=True)
+        .filter(id=selectors.parse_id(endpoint_id))
+        .first()
+    )
+    if endpoint is None:
+        raise NotFound("Webhook endpoint not found")
+    return endpoint
+
+
+def _fail_pending(endpoint: WebhookEndpoint, reason: str) -> int:
+    """Pending deliveries of a deactivated endpoint end now, so nothing waits forever."""
+    return WebhookInteraction.objects.filter(
+        endpoint=endpoint, status=InteractionStatus.PENDING
+    ).update(
+        status=InteractionStatus.FAILED,
+        next_attempt_at=None,
+        error=f"endpoint deactivated: {reason}",
+        updated_at=timezone.now(),
+    )
+
+
+def deactivate(endpoint: WebhookEndpoint, reason: str) -> None:
+    """Deactivate inside the caller's transaction (API update, 410, 5 days of failures)."""
+    endpoint.is_active = False
+    endpoint.deactivated_at = timezone.now()
+    endpoint.deactivation_reason = reason[:255]
+    endpoint.save(
+        update_fields=["is_active", "deactivated_at", "deactivation_reason", "updated_at"]
+    )
+    _fail_pending(endpoint, reason)
+
+
+@transaction.atomic
+def update_endpoint(
+    *, tenant: Tenant, endpoint_id: str | int, changes: dict[str, Any]
+) -> WebhookEndpoint:
+    """Apply the fields present in ``changes``; the password follows the secret rules
+    (absent or ``********`` keeps it, null clears it)."""
+    endpoint = _locked(tenant, endpoint_id)
+    was_active = endpoint.is_active
+    for name in _UPDATABLE:
+        if name not in changes:
+            continue
+        value = changes[name]
+        if name == "basic_auth_password":
+            value = keep_or_replace(endpoint.basic_auth_password, value, given=True) or None
+        elif name == "basic_auth_username":
+            value = value or None
+        elif name in {"is_active", "send_original_payload"} and value is None:
+            raise Invalid.one(name, "must be true or false")
+        elif name in {"type", "url"} and value is None:
+            raise Invalid.one(name, "must not be null")
+        setattr(endpoint, name, value)
+    _validate(endpoint)
+    if was_active and not endpoint.is_active:
+        endpoint.save()
+        deactivate(endpoint, "deactivated through the API")
+    else:
+        if endpoint.is_active and not was_active:
+            endpoint.failing_since = None
+            endpoint.deactivated_at = None
+            endpoint.deactivation_reason = ""
+        endpoint.save()
+    return endpoint
+
+
+@transaction.atomic
+def delete_endpoint(*, tenant: Tenant, endpoint_id: str | int) -> WebhookEndpoint:
+    """Delete the endpoint and its log (one DELETE for the log: no per-row cascade)."""
+    endpoint = selectors.get_endpoint(tenant, endpoint_id)
+    snapshot = WebhookEndpoint(**{
+        f.attname: getattr(endpoint, f.attname) for f in WebhookEndpoint._meta.concrete_fields
+    })
+    WebhookInteraction.objects.filter(endpoint=endpoint).delete()
+    endpoint.delete()
+    return snapshot
+
+
+@transaction.atomic
+def rotate_secret(*, tenant: Tenant, endpoint_id: str | int) -> tuple[WebhookEndpoint, str]:
+    """New signing secret; the old one co-signs for ``ROTATION_GRACE`` so receivers can switch."""
+    endpoint = _locked(tenant, endpoint_id)
+    secret = generate_secret()
+    endpoint.previous_signing_secret = endpoint.signing_secret
+    endpoint.previous_secret_expires_at = timezone.now() + ROTATION_GRACE
+    endpoint.signing_secret = secret
+    endpoint.save()
+    return endpoint, secret
+
+
+def _jsonable(value: Any) -> Any:
+    """Normalise datetimes, UUIDs and decimals the way the receiver will see them."""
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+def _body(data: dict[str, Any], original_payload: Any, include_original: bool) -> dict:
+    return {**data, "original_payload": original_payload} if include_original else data
+
+
+@dataclass(frozen=True)
+class Event:
+    """One notification for ``emit_many``: the flat data of the seed's schema."""
+
+    data: dict[str, Any]
+    original_payload: dict[str, Any] | None = None
+    process_id: str | None = None
+
+
+def emit(
+    *,
+    tenant: Tenant,
+    event: str,
+    data: dict,
+    original_payload: dict | None = None,
+    process_id: str | None = None,
+) -> int:
+    """Queue ``event`` for every active endpoint of its type, in the caller's transaction.
+
+    Returns the number of interactions created (0 when nobody listens). Delivery happens
+    in the drainer after commit; a rollback removes rows and drainer jobs alike.
+    """
+    return emit_many(
+        tenant=tenant, event=event, items=[Event(data, original_payload, process_id)]
+    )
+
+
+@transaction.atomic(savepoint=False)
+def emit_many(*, tenant: Tenant, event: str, items: Sequence[Event]) -> int:
+    """``emit`` for a batch of events of one kind (e.g. a drained batch of sent messages):
+    the same handful of queries whatever the number of events and endpoints."""
+    endpoint_type = EVENT_TYPES.get(event)
+    if endpoint_type is None:
+        raise ValueError(f"unknown webhook event {event!r}")
+    if not items:
+        return 0
+    endpoints = list(
+        WebhookEndpoint.objects.filter(tenant=tenant, type=endpoint_type, is_active=True)
+        .order_by("id")
+        .values_list("id", "send_original_payload")
+    )
+    if not endpoints:
+        return 0
+    now = timezone.now()
+    rows: list[WebhookInteraction] = []
+    for item in items:
+        data = _jsonable(dict(item.data))
+        embedded = data.pop("original_payload", None)
+        original = (
+            _jsonable(item.original_payload) if item.original_payload is not None else embedded
+        )
+        full = {**data, "original_payload": original} if original is not None else data
+        process_id = item.process_id or data.get("process_id") or data.get("process_uuid")
+        event_id = new_event_id()
+        rows.extend(
+            WebhookInteraction(
+                tenant=tenant,
+                endpoint_id=endpoint_id,
+                event=event,
+                event_id=event_id,
+                process_id=str(process_id) if process_id is not None else None,
+                status=InteractionStatus.PENDING,
+                next_attempt_at=now,
+                sent_payload=_body(data, original, include_original),
+                transaction_payload=full,
+            )
+            for endpoint_id, include_original in endpoints
+        )
+    WebhookInteraction.objects.bulk_create(rows, batch_size=1000)
+    defer_drainers(endpoint_id for endpoint_id, _ in endpoints)
+    return len(rows)
+
+
+@transaction.atomic
+def send_test(*, tenant: Tenant, endpoint_id: str | int) -> WebhookInteraction:
+    """A ``ping`` event to this endpoint only (even an inactive one: that is how you test it)."""
+    endpoint = selectors.get_endpoint(tenant, endpoint_id)
+    now = timezone.now()
+    data = {
+        "event": PING_EVENT,
+        "endpoint_id": str(endpoint.id),
+        "endpoint_type": endpoint.type,
+        "original_tenant_slug": tenant.slug,
+        "timestamp": _jsonable(now),
+    }
+    interaction = WebhookInteraction.objects.create(
+        tenant=tenant,
+        endpoint=endpoint,
+        event=PING_EVENT,
+        event_id=new_event_id(),
+        status=InteractionStatus.PENDING,
+        next_attempt_at=now,
+        sent_payload=data,
+        transaction_payload=data,
+    )
+    defer_drainers([endpoint.id])
+    return interaction
+
+
+@transaction.atomic
+def resend(
+    *, tenant: Tenant, endpoint_id: str | int, interaction_id: str | int
+) -> WebhookInteraction:
+    """A new delivery of a logged event with the same ``webhook-id`` (receivers may dedupe)."""
+    endpoint = selectors.get_endpoint(tenant, endpoint_id)
+    original = selectors.get_interaction(endpoint, interaction_id)
+    if not endpoint.is_active:
+        raise Conflict("The webhook endpoint is inactive; activate it before resending")
+    interaction = WebhookInteraction.objects.create(
+        tenant=tenant,
+        endpoint=endpoint,
+        event=original.event,
+        event_id=original.event_id,
+        process_id=original.process_id,
+        status=InteractionStatus.PENDING,
+        next_attempt_at=timezone.now(),
+        sent_payload=original.sent_payload,
+        transaction_payload=original.transaction_payload,
+    )
+    defer_drainers([endpoint.id])
+    return interaction
+
+
+# --- housekeeping (periodic tasks) -------------------------------------------------------
+
+
+@transaction.atomic
+def release_expired_leases() -> int:
+    """Rows whose drainer died mid-batch (lease expired) become due again."""
+    now = timezone.now()
+    return WebhookInteraction.objects.filter(
+        status=InteractionStatus.DELIVERING, claimed_until__lt=now
+    ).update(
+        status=InteractionStatus.PENDING,
+        claimed_until=None,
+        lease_token=None,
+        next_attempt_at=now,
+        updated_at=now,
+    )
+
+
+@transaction.atomic
+def defer_due_drainers() -> int:
+    """Wake a drainer for every active endpoint with due rows (retries, lost jobs)."""
+    due = WebhookInteraction.objects.filter(
+        endpoint=OuterRef("pk"),
+        status=InteractionStatus.PENDING,
+        next_attempt_at__lte=timezone.now(),
+    )
+    ids = list(
+        WebhookEndpoint.objects.filter(is_active=True)
+        .filter(Exists(due))
+        .values_list("id", flat=True)
+    )
+    defer_drainers(ids)
+    return len(ids)
+
+
+def purge_expired_interactions(*, batch_size: int = 5000, max_batches: int = 200) -> int:
+    """Delete finished interactions older than their tenant's storage duration.
+
+    Tenant by tenant (so the ``(tenant, created_at)`` index serves the scan), in bounded
+    batches, each its own short transaction: the purge never holds long locks or writes one
+    huge WAL record, and whatever is left over is picked up by the next run. Unfinished rows
+    are kept until they finish, so a retry schedule longer than the retention period cannot
+    lose a delivery.
+    """
+    now = timezone.now()
+    total, batches = 0, 0
+    tenants = Tenant.objects.order_by("id").values_list(
+        "id", "webhook_interaction_storage_duration_in_days"
+    )
+    for tenant_id, days in tenants:
+        expired = WebhookInteraction.objects.filter(
+            tenant_id=tenant_id,
+            created_at__lt=now - timedelta(days=days),
+            status__in=TERMINAL_STATUSES,
+        )
+        while batches < max_batches:
+            batches += 1
+            ids = list(expired.order_by("created_at").values_list("id", flat=True)[:batch_size])
+            if ids:
+                with transaction.atomic():
+                    deleted, _ = WebhookInteraction.objects.filter(id__in=ids).delete()
+                total += deleted
+            if len(ids) < batch_size:
+                break
+    return total
