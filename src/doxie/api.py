@@ -127,6 +127,7 @@ def _db_down(exc: Exception) -> bool:
 def mount_routers() -> None:
     """Domain routers register here; imported lazily so app loading order does not matter."""
     from doxie.brands.api import router as brands_router
+    from doxie.consents.api import admin_router as consents_admin_router
     from doxie.consents.api import router as consents_router
     from doxie.messaging.api import router as messaging_router
     from doxie.tenants.api import router as tenants_router
@@ -141,6 +142,7 @@ def mount_routers() -> None:
     api.add_router("/v1/{tenant}/admin/", tenants_router)
     api.add_router("/v1/{tenant}/admin/", brands_router)
     api.add_router("/v1/{tenant}/admin/", webhooks_router)
+    api.add_router("/v1/{tenant}/admin/", consents_admin_router)
 
 
 

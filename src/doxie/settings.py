@@ -99,6 +99,17 @@ DOXIE_AUTH_FAILURE_WINDOW = env_int("DOXIE_AUTH_FAILURE_WINDOW", 300)
 DOXIE_MAILJET_API_URL = os.environ.get("DOXIE_MAILJET_API_URL", "https://api.mailjet.com")
 DOXIE_SEVEN_API_URL = os.environ.get("DOXIE_SEVEN_API_URL", "https://gateway.seven.io")
 AWS_ENDPOINT_URL = os.environ.get("AWS_ENDPOINT_URL") or None
+# Message delivery: messages/s one drainer sends before a brand gets another slot, the most
+# drainers per brand, rows claimed per batch, sends in flight per drainer, attempts before
+# a message fails, retry back-off base and cap (seconds), seconds a drainer runs per job.
+DOXIE_MESSAGING_DRAINER_RATE = env_int("DOXIE_MESSAGING_DRAINER_RATE", 250)
+DOXIE_MESSAGING_MAX_DRAINERS = env_int("DOXIE_MESSAGING_MAX_DRAINERS", 4)
+DOXIE_MESSAGING_BATCH_SIZE = env_int("DOXIE_MESSAGING_BATCH_SIZE", 200)
+DOXIE_MESSAGING_CONCURRENCY = env_int("DOXIE_MESSAGING_CONCURRENCY", 32)
+DOXIE_MESSAGING_MAX_ATTEMPTS = env_int("DOXIE_MESSAGING_MAX_ATTEMPTS", 12)
+DOXIE_MESSAGING_RETRY_BASE = float(os.environ.get("DOXIE_MESSAGING_RETRY_BASE", "5"))
+DOXIE_MESSAGING_RETRY_CAP = float(os.environ.get("DOXIE_MESSAGING_RETRY_CAP", "3600"))
+DOXIE_MESSAGING_DRAIN_BUDGET = float(os.environ.get("DOXIE_MESSAGING_DRAIN_BUDGET", "60"))
 # Webhook delivery: per-request deadline, batch claimed per drain, requests in flight per
 # endpoint, longest Retry-After honoured, seconds a drainer runs before handing over, and
 # how many per-endpoint connection pools a worker keeps.

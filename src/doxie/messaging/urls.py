@@ -1,3 +1,11 @@
-from django.urls import path  # noqa: F401
+"""Public messaging URLs at the site root: tracked-link redirects (``/l/{token}``)."""
 
-urlpatterns: list = []
+from __future__ import annotations
+
+from django.urls import path
+
+from doxie.messaging import tracking
+
+urlpatterns = [
+    path("l/<str:token>", tracking.click, name="tracked_link"),
+]
