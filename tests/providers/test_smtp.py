@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 
 import pytest
+from aiosmtpd.controller import Controller
 from fakes.smtp_server import FakeSmtpServer, SilentServer, free_port
 
 from doxie.providers.base import EmailMessage, PermanentError, RetryableError
+from doxie.providers.email import smtp as smtp_module
 from doxie.providers.email.smtp import SmtpProvider, SmtpSettings
 from doxie.providers.email.smtp import test_connection as check_connection
 
@@ -229,3 +232,59 @@ async def test_connection_check_without_starttls_on_a_tls_only_server(
     ok, error = await check_connection(smtp_settings_for(smtp_starttls_server, starttls=False))
     assert ok is False
     assert error is not None and error.startswith("authentication failed:")
+
+
+class CommandCounter:
+    """aiosmtpd handler that only counts the commands a client spends per message."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+
+    async def handle_NOOP(self, server, session, envelope, arg) -> str:
+        self.counts["NOOP"] += 1
+        return "250 OK"
+
+    async def handle_RSET(self, server, session, envelope) -> str:
+        self.counts["RSET"] += 1
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.counts["DATA"] += 1
+        return "250 2.0.0 queued"
+
+
+@pytest.fixture
+def counting_server():
+    handler = CommandCounter()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield handler, SmtpSettings(host="127.0.0.1", port=controller.port, starttls=False)
+    controller.stop()
+
+
+async def test_a_warm_session_spends_no_noop_or_rset(counting_server) -> None:
+    handler, settings = counting_server
+    provider = SmtpProvider(settings, pool_size=1)
+    for n in range(5):
+        await provider.send_email(make_message(n))
+    await provider.aclose()
+    assert handler.counts == {"DATA": 5}
+    assert provider.connections_opened == 1
+
+
+async def test_a_long_idle_session_is_probed_with_noop(counting_server, monkeypatch) -> None:
+    handler, settings = counting_server
+    provider = SmtpProvider(settings, pool_size=1)
+    await provider.send_email(make_message(1))
+    monkeypatch.setattr(smtp_module, "IDLE_CHECK_AFTER", -1.0)  # every session counts as idle
+    await provider.send_email(make_message(2))
+    await provider.aclose()
+    assert handler.counts == {"DATA": 2, "NOOP": 1}
+    assert provider.connections_opened == 1
+
+
+async def test_invalid_envelope_from_is_refused_before_connecting(smtp_server, smtp_settings_for):
+    provider = SmtpProvider(smtp_settings_for(smtp_server, envelope_from="a<b@acme.example"))
+    with pytest.raises(PermanentError, match="invalid sender"):
+        await provider.send_email(make_message())
+    assert provider.connections_opened == 0
