@@ -3,8 +3,13 @@ embedded server the settings module starts."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
+from tests.fakes.mailjet import FakeMailjet
+from tests.fakes.moto_server import MotoServer
+from tests.fakes.seven import FakeSeven
 from tests.helpers import (
     ApiClient,
     Caller,
@@ -57,3 +62,38 @@ def api_caller(tenant) -> Caller:
 @pytest.fixture
 def other_api_caller(other_tenant) -> Caller:
     return make_api_caller(other_tenant, username="other-client")
+
+
+# Provider peers shared by the brands, messaging and consents suites. Each points the
+# matching base-URL setting at itself for the test's duration.
+
+
+@pytest.fixture
+def fake_mailjet(settings) -> Iterator[FakeMailjet]:
+    fake = FakeMailjet(public_key="mj-public", private_key="mj-private-SECRET").start()
+    settings.DOXIE_MAILJET_API_URL = fake.url
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def fake_seven(settings) -> Iterator[FakeSeven]:
+    fake = FakeSeven(api_key="seven-SECRET-key").start()
+    settings.DOXIE_SEVEN_API_URL = fake.url
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_session() -> Iterator[MotoServer]:
+    server = MotoServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def aws(moto_session: MotoServer, settings) -> MotoServer:
+    """The session's moto server, emptied for this test, as ``AWS_ENDPOINT_URL``."""
+    moto_session.reset()
+    settings.AWS_ENDPOINT_URL = moto_session.endpoint_url
+    return moto_session

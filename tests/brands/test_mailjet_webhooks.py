@@ -128,7 +128,7 @@ def test_provider_down_or_throttling_is_503_with_retry_after(api, admin, tenant,
 
 @pytest.mark.django_db
 def test_unreachable_provider_is_503(api, admin, tenant, settings):
-    from fakes.smtp_server import free_port
+    from tests.fakes.smtp_server import free_port
 
     settings.DOXIE_MAILJET_API_URL = f"http://127.0.0.1:{free_port()}"
     brand = make_brand(tenant)

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
-from fakes.moto_server import ACCESS_KEY, REGION, SECRET_KEY
 
 from doxie.brands import selectors, services
 from doxie.providers import registry
@@ -23,6 +22,7 @@ from doxie.providers.sms.outbox import OutboxRcsProvider, OutboxSmsProvider
 from doxie.providers.sms.seven import SevenSmsProvider
 from tests.brands.conftest import SMTP_PASSWORD, SMTP_USER
 from tests.brands.payloads import make_bare_brand, make_brand
+from tests.fakes.moto_server import ACCESS_KEY, REGION, SECRET_KEY
 
 
 def _email(**overrides: Any) -> EmailMessage:

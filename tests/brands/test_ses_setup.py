@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from fakes.moto_server import ACCESS_KEY, REGION, SECRET_KEY
 
 from doxie.brands.provider_setup import ses_resource_name
 from tests.brands.conftest import PUBLIC_URL
 from tests.brands.payloads import BASE, make_bare_brand, make_brand
+from tests.fakes.moto_server import ACCESS_KEY, REGION, SECRET_KEY
 
 SES_USER = {"access_key_id": ACCESS_KEY, "secret_access_key": SECRET_KEY, "region": REGION}
 
@@ -88,7 +88,7 @@ def test_plain_http_public_url_is_422(api, admin, tenant, aws, settings):
 
 @pytest.mark.django_db
 def test_unreachable_aws_is_503(api, admin, tenant, settings):
-    from fakes.smtp_server import free_port
+    from tests.fakes.smtp_server import free_port
 
     settings.AWS_ENDPOINT_URL = f"http://127.0.0.1:{free_port()}"
     brand = _ses_brand(tenant)

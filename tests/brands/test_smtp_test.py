@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from fakes.smtp_server import free_port
 
 from tests.brands.conftest import SMTP_PASSWORD, SMTP_USER
 from tests.brands.payloads import BASE, make_bare_brand, make_brand
+from tests.fakes.smtp_server import free_port
 
 SETTINGS_KEYS = {
     "address", "port", "enable_ssl", "authentication", "enable_starttls_auto", "open_timeout",

@@ -62,36 +62,6 @@ def smtp_server() -> Iterator[FakeSmtpServer]:
 
 
 @pytest.fixture
-def fake_mailjet(settings) -> Iterator[FakeMailjet]:
-    fake = FakeMailjet(public_key="mj-public", private_key="mj-private").start()
-    settings.DOXIE_MAILJET_API_URL = fake.url
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def fake_seven(settings) -> Iterator[FakeSeven]:
-    fake = FakeSeven(api_key="seven-key").start()
-    settings.DOXIE_SEVEN_API_URL = fake.url
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture(scope="session")
-def moto_session() -> Iterator[MotoServer]:
-    server = MotoServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def aws(moto_session: MotoServer, settings) -> MotoServer:
-    moto_session.reset()
-    settings.AWS_ENDPOINT_URL = moto_session.endpoint_url
-    return moto_session
-
-
-@pytest.fixture
 def receiver() -> Iterator[WebhookReceiver]:
     with WebhookReceiver() as server:
         yield server

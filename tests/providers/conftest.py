@@ -5,22 +5,20 @@ None of these fixtures touches the database.
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable, Iterator
 
+import httpx
 import pytest
 
-# ``tests/`` holds no ``__init__.py``; make ``fakes`` importable however pytest was started.
-_TESTS_DIR = str(Path(__file__).resolve().parents[1])
-if _TESTS_DIR not in sys.path:
-    sys.path.insert(0, _TESTS_DIR)
-
-from fakes.moto_server import ACCESS_KEY, REGION, SECRET_KEY, MotoServer  # noqa: E402
-from fakes.smtp_server import CertPair, FakeSmtpServer, make_self_signed_cert  # noqa: E402
-
-from doxie.providers.email.ses import SesSettings  # noqa: E402
-from doxie.providers.email.smtp import SmtpSettings  # noqa: E402
+from doxie.providers.email.mailjet import MailjetProvider, MailjetSettings
+from doxie.providers.email.ses import SesSettings
+from doxie.providers.email.smtp import SmtpSettings
+from doxie.providers.rcs.seven import SevenRcsProvider
+from doxie.providers.sms.seven import SevenSettings, SevenSmsProvider
+from tests.fakes.mailjet import FakeMailjet, fake_mailjet_fixture
+from tests.fakes.moto_server import ACCESS_KEY, REGION, SECRET_KEY, MotoServer
+from tests.fakes.seven import FakeSeven, fake_seven_fixture
+from tests.fakes.smtp_server import CertPair, FakeSmtpServer, make_self_signed_cert
 
 SMTP_USER = "mailer"
 SMTP_PASSWORD = "correct horse battery staple"
@@ -107,3 +105,58 @@ def ses_settings(aws: MotoServer) -> SesSettings:
         region=REGION,
         endpoint_url=aws.endpoint_url,
     )
+
+# Mailjet and seven.io peers for the HTTP adapters (closer than the root conftest).
+fake_mailjet = fake_mailjet_fixture()
+fake_seven = fake_seven_fixture()
+
+#: Short enough to keep timeout tests fast, long enough for a loaded CI box.
+TEST_TIMEOUT = httpx.Timeout(1.0, connect=1.0)
+
+
+@pytest.fixture
+def mailjet_settings(fake_mailjet: FakeMailjet) -> MailjetSettings:
+    return MailjetSettings(
+        public_api_key=fake_mailjet.public_key,
+        private_api_key=fake_mailjet.private_key,
+        sandbox=True,
+        base_url=fake_mailjet.url,
+    )
+
+
+@pytest.fixture
+def seven_settings(fake_seven: FakeSeven) -> SevenSettings:
+    return SevenSettings(api_key=fake_seven.api_key, base_url=fake_seven.url)
+
+
+@pytest.fixture
+async def provider_http_client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=TEST_TIMEOUT) as client:
+        yield client
+
+
+@pytest.fixture
+async def mailjet_provider(
+    mailjet_settings: MailjetSettings, provider_http_client: httpx.AsyncClient
+) -> AsyncIterator[MailjetProvider]:
+    provider = MailjetProvider(mailjet_settings, provider_http_client)
+    yield provider
+    await provider.aclose()
+
+
+@pytest.fixture
+async def seven_sms_provider(
+    seven_settings: SevenSettings, provider_http_client: httpx.AsyncClient
+) -> AsyncIterator[SevenSmsProvider]:
+    provider = SevenSmsProvider(seven_settings, provider_http_client)
+    yield provider
+    await provider.aclose()
+
+
+@pytest.fixture
+async def seven_rcs_provider(
+    seven_settings: SevenSettings, provider_http_client: httpx.AsyncClient
+) -> AsyncIterator[SevenRcsProvider]:
+    provider = SevenRcsProvider(seven_settings, provider_http_client)
+    yield provider
+    await provider.aclose()

@@ -14,7 +14,6 @@ from doxie.providers.http_errors import error_text, request, response_json, to_p
 from tests.fakes.seven import FakeSeven
 
 # Fixtures live in our own module (tests/conftest.py belongs to the lead).
-pytest_plugins = ["tests.providers.conftest_http"]
 
 
 def _response(status: int, **kwargs) -> httpx.Response:

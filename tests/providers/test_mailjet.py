@@ -13,7 +13,6 @@ from doxie.providers.email.mailjet import MailjetProvider, MailjetSettings
 from tests.fakes.mailjet import FakeMailjet
 
 # Fixtures live in our own module (tests/conftest.py belongs to the lead).
-pytest_plugins = ["tests.providers.conftest_http"]
 
 OURS = "https://doxie.test/webhooks/mailjet/"
 

@@ -8,8 +8,6 @@ from email import message_from_string, policy
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
-from fakes.moto_server import MotoServer
-from fakes.smtp_server import SilentServer, free_port
 
 from doxie.providers.base import EmailMessage, PermanentError, RetryableError
 from doxie.providers.email.ses import (
@@ -19,6 +17,8 @@ from doxie.providers.email.ses import (
     map_aws_error,
     setup_ses,
 )
+from tests.fakes.moto_server import MotoServer
+from tests.fakes.smtp_server import SilentServer, free_port
 
 ENDPOINT = "https://doxie.example/hooks/ses/tenant-1"
 

@@ -17,7 +17,6 @@ from doxie.providers.sms.seven import (
 from tests.fakes.seven import FakeSeven
 
 # Fixtures live in our own module (tests/conftest.py belongs to the lead).
-pytest_plugins = ["tests.providers.conftest_http"]
 
 DLR_URL = "https://doxie.test/webhooks/seven/dlr"
 

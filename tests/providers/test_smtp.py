@@ -7,12 +7,12 @@ from collections import Counter
 
 import pytest
 from aiosmtpd.controller import Controller
-from fakes.smtp_server import FakeSmtpServer, SilentServer, free_port
 
 from doxie.providers.base import EmailMessage, PermanentError, RetryableError
 from doxie.providers.email import smtp as smtp_module
 from doxie.providers.email.smtp import SmtpProvider, SmtpSettings
 from doxie.providers.email.smtp import test_connection as check_connection
+from tests.fakes.smtp_server import FakeSmtpServer, SilentServer, free_port
 
 
 def make_message(n: int = 1, **overrides) -> EmailMessage:

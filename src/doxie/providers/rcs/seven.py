@@ -8,11 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from doxie.providers.base import PermanentError, RcsMessage, SendResult
-from doxie.providers.http_errors import DEFAULT_TOTAL_TIMEOUT
-from doxie.providers.sms.seven import PROVIDER, SevenSettings, new_client, post_message
+from doxie.providers.sms.seven import PROVIDER, SevenClient, SevenSettings, post_message
 
 __all__ = ["SevenRcsProvider", "SevenSettings"]
 
@@ -20,22 +17,8 @@ __all__ = ["SevenRcsProvider", "SevenSettings"]
 _RESERVED = frozenset({"to", "from", "foreign_id"})
 
 
-class SevenRcsProvider:
+class SevenRcsProvider(SevenClient):
     """``RcsProvider`` backed by seven.io. The sender is the RCS agent registered at seven."""
-
-    name = PROVIDER
-
-    def __init__(
-        self,
-        settings: SevenSettings,
-        client: httpx.AsyncClient | None = None,
-        *,
-        total_timeout: float | None = DEFAULT_TOTAL_TIMEOUT,
-    ) -> None:
-        self.settings = settings
-        self._owns_client = client is None
-        self._client = client if client is not None else new_client()
-        self._total_timeout = total_timeout
 
     async def send_rcs(self, message: RcsMessage) -> SendResult:
         """Send ``message.content`` (``text`` plus optional rich fields) to one recipient.
@@ -59,8 +42,3 @@ class SevenRcsProvider:
             recipient=message.to,
             total_timeout=self._total_timeout,
         )
-
-    async def aclose(self) -> None:
-        """Close the pool, but only if we created it."""
-        if self._owns_client:
-            await self._client.aclose()

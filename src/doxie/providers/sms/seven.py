@@ -137,8 +137,8 @@ def _text(value: Any) -> str | None:
     return str(value) if value else None
 
 
-class SevenSmsProvider:
-    """``SmsProvider`` backed by seven.io's SMS endpoint."""
+class SevenClient:
+    """What the SMS and RCS adapters share: settings, one pooled client, its ownership."""
 
     name = PROVIDER
 
@@ -153,6 +153,15 @@ class SevenSmsProvider:
         self._owns_client = client is None
         self._client = client if client is not None else new_client()
         self._total_timeout = total_timeout
+
+    async def aclose(self) -> None:
+        """Close the pool, but only if we created it (an injected client belongs to the caller)."""
+        if self._owns_client:
+            await self._client.aclose()
+
+
+class SevenSmsProvider(SevenClient):
+    """``SmsProvider`` backed by seven.io's SMS endpoint."""
 
     async def send_sms(self, message: SmsMessage) -> SendResult:
         """Send one SMS. ``foreign_id`` carries our message id so seven.io's delivery reports
@@ -175,11 +184,6 @@ class SevenSmsProvider:
             recipient=message.to,
             total_timeout=self._total_timeout,
         )
-
-    async def aclose(self) -> None:
-        """Close the pool, but only if we created it (an injected client belongs to the caller)."""
-        if self._owns_client:
-            await self._client.aclose()
 
 
 async def post_message(
