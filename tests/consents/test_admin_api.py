@@ -8,6 +8,7 @@ import pytest
 
 from doxie.consents import ledger, services
 from doxie.consents.models import Consent, ConsentLedgerEntry, Contact
+from doxie.messaging.models import Message, Process
 from tests.consents.conftest import make_purpose
 from tests.consents.support import initiate, start
 from tests.helpers import make_admin_caller
@@ -100,6 +101,12 @@ def test_erase_pseudonymizes_and_keeps_the_chain_valid(api, admin, tenant, conta
         list(ConsentLedgerEntry.objects.values("shown_text", "data", "actor")), default=str
     )
     assert "a@example.com" not in everything and "491771234567" not in everything
+    # The DOI messages (queued or sent) and the processes' stored requests are erased too.
+    messages = json.dumps(list(Message.objects.filter(tenant=tenant).values()), default=str)
+    processes = json.dumps(list(Process.objects.filter(tenant=tenant).values()), default=str)
+    assert Message.objects.filter(tenant=tenant).count() >= 2
+    for text in (messages, processes):
+        assert "a@example.com" not in text and "491771234567" not in text
 
     kinds = list(ConsentLedgerEntry.objects.filter(tenant=tenant).order_by("seq")
                  .values_list("kind", flat=True))

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from doxie.messaging import tasks
+from doxie.messaging import privacy, tasks
 from doxie.messaging.models import (
     IdempotencyRecord,
     Message,
@@ -41,7 +41,7 @@ def test_pseudonymize_then_delete(api, api_caller, tenant, smtp_server):
     age(31)
     assert tasks.retention()["pseudonymized"] == 2
     email = Message.objects.get(channel="email")
-    expected = tasks.pseudonym("max@example.org")
+    expected = privacy.pseudonym("max@example.org")
     assert email.recipient == expected and expected.startswith("pseudonym:")
     assert (email.subject, email.html, email.text, email.headers) == ("", "", "", {})
     assert email.pseudonymized_at is not None and email.status == "sent"

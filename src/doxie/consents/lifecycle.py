@@ -22,6 +22,7 @@ from doxie.consents.models import (
 )
 from doxie.consents.services import Actor, expire_entry, revoke_entries
 from doxie.core.errors import NotFound
+from doxie.messaging.privacy import erase_recipient
 from doxie.tenants.models import Tenant
 
 
@@ -83,6 +84,12 @@ def erase_contact(*, tenant: Tenant, customer_id: str, actor: Actor) -> ErasureR
     )
     active = [c for c in consents if c.status in ACTIVE_STATUSES]
     entries = revoke_entries(active, contact, actor, reason="erasure")
+    # The DOI messages and the processes' stored requests hold the address too.
+    erase_recipient(
+        tenant=tenant,
+        addresses=[contact.email, contact.phone, *(c.channel_value for c in consents)],
+        process_ids=[c.process_id for c in consents if c.process_id],
+    )
     now = timezone.now()
     for consent in consents:
         consent.channel_value = "sha256:" + ledger.value_hash(

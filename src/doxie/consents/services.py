@@ -259,7 +259,7 @@ def initiate(
         )
     url = confirmation_url(token, channel)
     message, shown, version = _build_message(purpose, consent, process, url, customer_id)
-    queueing.enqueue([message])
+    queueing.insert_messages([message])
     if window:
         ratelimit.hit(_throttle_key(consent), window)
 
@@ -276,6 +276,9 @@ def initiate(
         data={**base, "message_id": str(message.public_id), "template_sha256": version,
               "status": "queued", "brand": purpose.brand.slug},
     ))
+    # Both steps below serialise concurrent requests of the brand / tenant until commit, so
+    # they come last (and always in this order: drainer lock, then ledger lock).
+    queueing.wake_drainers([message])
     ledger.append(entries)
     return InitiateResult(consent, str(process.uuid), value, sent=True)
 

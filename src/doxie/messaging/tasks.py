@@ -14,12 +14,9 @@ All are idempotent: a second run finds nothing left to do and changes nothing.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from datetime import timedelta
 
-from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -33,6 +30,7 @@ from doxie.messaging.models import (
     Process,
     ProcessKind,
 )
+from doxie.messaging.privacy import clear_payloads, pseudonymize_batch
 from doxie.messaging.services import IDEMPOTENCY_TTL
 
 ACTIVE = (MessageStatus.QUEUED, MessageStatus.SENDING)
@@ -108,50 +106,6 @@ def defer_due_drainers() -> int:
 # --- retention --------------------------------------------------------------------------------
 
 
-def pseudonym(recipient: str) -> str:
-    """Keyed hash: the same address always maps to the same value (counting stays possible)
-    but the address cannot be recovered or confirmed by guessing without the key."""
-    digest = hmac.new(
-        settings.SECRET_KEY.encode(), recipient.strip().lower().encode(), hashlib.sha256
-    )
-    return f"pseudonym:{digest.hexdigest()}"
-
-
-_PSEUDONYMIZE_SQL = f"""
-    UPDATE {_MSG} SET recipient = %s, status_reason = replace(status_reason, %s, %s),
-           subject = '', html = '', text = '', rcs_content = '{{}}'::jsonb,
-           headers = '{{}}'::jsonb, pseudonymized_at = %s, updated_at = %s
-    WHERE id = %s
-"""  # noqa: S608 - table name is ours, values are parameters
-
-
-def _pseudonymize_batch(ids_recipients: list[tuple[int, str]]) -> None:
-    now = timezone.now()
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.executemany(_PSEUDONYMIZE_SQL, [
-                (pseudonym(r), r, pseudonym(r), now, now, message_id)
-                for message_id, r in ids_recipients
-            ])
-        ids = [message_id for message_id, _ in ids_recipients]
-        # Provider reports may quote the address; the statuses themselves stay.
-        MessageStatusEvent.objects.filter(message_id__in=ids).update(detail={})
-        process_ids = set(
-            Message.objects.filter(id__in=ids).values_list("process_id", flat=True)
-        )
-        _clear_payloads(Process.objects.filter(id__in=process_ids))
-
-
-def _clear_payloads(processes) -> int:
-    """Original payloads go once no message of the process still holds personal data."""
-    unpseudonymized = Message.objects.filter(process=OuterRef("pk"), pseudonymized_at__isnull=True)
-    return (
-        processes.exclude(original_payload={})
-        .exclude(Exists(unpseudonymized))
-        .update(original_payload={}, updated_at=timezone.now())
-    )
-
-
 def apply_retention(*, batch_size: int = 1000, max_batches: int = 500) -> dict[str, int]:
     """Per brand: delete messages older than ``storage_duration_of_sent_messages_in_days``,
     pseudonymize those older than ``pseudonymization_duration_of_sent_messages_in_days``.
@@ -196,12 +150,12 @@ def apply_retention(*, batch_size: int = 1000, max_batches: int = 500) -> dict[s
             batches += 1
             rows = list(stale.order_by("id").values_list("id", "recipient")[:batch_size])
             if rows:
-                _pseudonymize_batch(rows)
+                pseudonymize_batch(rows)
                 totals["pseudonymized"] += len(rows)
             if len(rows) < batch_size:
                 break
         # Processes whose templates all failed have no messages but still hold a payload.
-        _clear_payloads(Process.objects.filter(
+        clear_payloads(Process.objects.filter(
             kind=ProcessKind.MAILER, event__brand_id=brand_id, created_at__lt=cutoff
         ))
     stale_keys = IdempotencyRecord.objects.filter(created_at__lt=now - IDEMPOTENCY_TTL)
