@@ -192,7 +192,10 @@ async def _worker_roundtrip(receiver) -> None:
     assert row.status == "succeeded"
     statuses = [job.status async for job in
                 ProcrastinateJob.objects.filter(task_name="webhooks.drain")]
-    assert statuses == ["succeeded"]
+    # The worker's periodic sweep may wake a second drainer that finds nothing to do; what
+    # matters is that every drain succeeded and the event was delivered exactly once.
+    assert statuses and set(statuses) == {"succeeded"}
+    assert receiver.count == 1
 
 
 @pytest.mark.django_db
