@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
@@ -33,15 +34,31 @@ def _accept_ok(header: str) -> bool:
 
 
 class ApiRequestGuardMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
+    """Sync and async capable: under ASGI a sync-only middleware in the chain makes Django
+    hop between the event loop and threads around it on every request. The checks do no
+    I/O (the body is already buffered by the handler), so both paths share them."""
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith("/api/v1/"):
-            rejection = self.check(request)
-            if rejection is not None:
-                return rejection
-        return self.get_response(request)
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest):
+        if self.is_async:
+            return self.__acall__(request)
+        rejection = self._guard(request)
+        return rejection if rejection is not None else self.get_response(request)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        rejection = self._guard(request)
+        return rejection if rejection is not None else await self.get_response(request)
+
+    def _guard(self, request: HttpRequest) -> HttpResponse | None:
+        return self.check(request) if request.path.startswith("/api/v1/") else None
 
     def check(self, request: HttpRequest) -> HttpResponse | None:
         if not _accept_ok(request.headers.get("Accept", "")):
