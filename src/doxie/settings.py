@@ -119,6 +119,10 @@ DOXIE_WEBHOOK_CONCURRENCY = env_int("DOXIE_WEBHOOK_CONCURRENCY", 10)
 DOXIE_WEBHOOK_MAX_RETRY_AFTER = env_int("DOXIE_WEBHOOK_MAX_RETRY_AFTER", 24 * 3600)
 DOXIE_WEBHOOK_DRAIN_BUDGET = float(os.environ.get("DOXIE_WEBHOOK_DRAIN_BUDGET", "60"))
 DOXIE_WEBHOOK_MAX_CLIENTS = env_int("DOXIE_WEBHOOK_MAX_CLIENTS", 256)
+# Seconds between attempts, comma-separated; empty = 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+DOXIE_WEBHOOK_RETRY_DELAYS = [
+    float(s) for s in os.environ.get("DOXIE_WEBHOOK_RETRY_DELAYS", "").split(",") if s.strip()
+]
 # SNS certificate and subscription URLs must match these (AWS hosts by default; tests and
 # air-gapped deployments override them).
 DOXIE_SNS_CERT_URL_PATTERN = os.environ.get("DOXIE_SNS_CERT_URL_PATTERN") or None

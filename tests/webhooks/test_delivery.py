@@ -301,3 +301,14 @@ def test_large_and_non_json_responses_are_capped(tenant, receiver):
     big = max(payloads.values(), key=lambda p: len(p["body"]))
     assert len(big["body"]) == 64 * 1024 and big["truncated"] is True
     assert WebhookInteraction.objects.filter(status="succeeded").count() == 2
+
+
+def test_retry_schedule_can_be_replaced_by_setting(settings):
+    from doxie.webhooks.delivery import next_delay
+
+    settings.DOXIE_WEBHOOK_RETRY_DELAYS = [1.0, 2.0]
+    assert 0.8 <= next_delay(1).total_seconds() <= 1.2
+    assert 1.6 <= next_delay(2).total_seconds() <= 2.4
+    assert next_delay(3) is None  # two retries, then give up
+    settings.DOXIE_WEBHOOK_RETRY_DELAYS = []
+    assert next_delay(MAX_ATTEMPTS - 1) is not None and next_delay(MAX_ATTEMPTS) is None

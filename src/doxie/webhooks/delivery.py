@@ -153,11 +153,19 @@ def _body_bytes(stored: str) -> bytes:
     return json.dumps(json.loads(stored), separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def retry_delays() -> tuple[timedelta, ...]:
+    """The schedule: Standard Webhooks' by default; ``DOXIE_WEBHOOK_RETRY_DELAYS`` (seconds,
+    comma-separated) replaces it, e.g. for fault drills that must finish in minutes."""
+    custom = setting("DOXIE_WEBHOOK_RETRY_DELAYS", None)
+    return tuple(timedelta(seconds=s) for s in custom) if custom else RETRY_DELAYS
+
+
 def next_delay(attempt: int, retry_after: float | None = None) -> timedelta | None:
     """Wait before the attempt after failed attempt number ``attempt``; None = give up."""
-    if attempt >= MAX_ATTEMPTS:
+    delays = retry_delays()
+    if attempt >= len(delays) + 1:
         return None
-    base = RETRY_DELAYS[attempt - 1].total_seconds()
+    base = delays[attempt - 1].total_seconds()
     delay = base * random.uniform(1 - JITTER, 1 + JITTER)
     if retry_after is not None:
         delay = max(delay, min(retry_after, max_retry_after()))
