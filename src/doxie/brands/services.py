@@ -31,6 +31,7 @@ from doxie.brands.models import (
     Style,
 )
 from doxie.core.crypto import keep_or_replace
+from doxie.core.db import savepoint
 from doxie.core.errors import Conflict, FieldError, Invalid, NotFound
 
 if TYPE_CHECKING:
@@ -289,7 +290,7 @@ def _write(tenant: Tenant, brand: Brand, plan: _Plan) -> Brand:
     if taken.exists():
         raise Conflict(f"Brand slug '{brand.slug}' is already taken")
     try:
-        with transaction.atomic():
+        with savepoint():
             brand.save()
     except IntegrityError:  # a concurrent create/rename won the race for the slug
         raise Conflict(f"Brand slug '{brand.slug}' is already taken") from None
@@ -362,7 +363,7 @@ def delete_brand(*, tenant: Tenant, brand_id: int) -> Brand:
     if brand is None:
         raise NotFound("Brand not found")
     try:
-        with transaction.atomic():
+        with savepoint():
             brand.delete()
     except ProtectedError as exc:
         raise Conflict(_describe_users(exc.protected_objects)) from None

@@ -30,6 +30,7 @@ from doxie.consents.models import (
     LedgerKind,
 )
 from doxie.core import ratelimit
+from doxie.core.db import savepoint
 from doxie.core.errors import FieldError, Invalid, NotFound, RateLimited
 from doxie.messaging import queueing
 from doxie.messaging.models import Message, ProcessKind
@@ -132,7 +133,7 @@ def _locked_contact(
     contact = query.first()
     if contact is None:
         try:
-            with transaction.atomic():
+            with savepoint():
                 created = Contact.objects.create(
                     tenant=tenant, customer_id=customer_id, **{field: value}
                 )

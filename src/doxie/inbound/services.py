@@ -28,6 +28,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from doxie.brands.models import Brand
+from doxie.core.db import savepoint
 from doxie.inbound.models import InboundReceipt
 from doxie.messaging.models import Message, Suppression
 from doxie.messaging.statuses import record_status
@@ -187,7 +188,7 @@ def claim_receipt(*, brand: Brand, key: str, message: Message) -> bool:
     commit together.
     """
     try:
-        with transaction.atomic():
+        with savepoint():
             InboundReceipt.objects.create(
                 tenant_id=brand.tenant_id, brand=brand, key=key[:255], message=message
             )

@@ -48,6 +48,7 @@ from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 from procrastinate import exceptions as procrastinate_exceptions
 
+from doxie.core.db import savepoint
 from doxie.core.jobs import app
 from doxie.messaging import queueing
 from doxie.messaging.models import Channel, DrainerLease, Message, MessageStatus
@@ -362,7 +363,7 @@ def defer_retry_drain(brand_id: int, delay: timedelta) -> None:
     """A drainer scheduled for a soon-due retry. Its own queueing lock: a waiting scheduled
     job must not block the immediate drainer that new messages defer."""
     try:
-        with transaction.atomic():
+        with savepoint():
             app.configure_task(
                 queueing.DRAIN_TASK, queueing_lock=queueing.drain_lock(brand_id) + ":retry",
                 schedule_in={"seconds": max(1, math.ceil(delay.total_seconds()))},

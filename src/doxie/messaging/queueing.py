@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 from procrastinate import exceptions as procrastinate_exceptions
 
+from doxie.core.db import savepoint
 from doxie.core.jobs import app
 from doxie.messaging.models import (
     Channel,
@@ -50,7 +51,7 @@ def defer_drain(brand_id: int) -> None:
         if cursor.fetchone()[0]:
             return
     try:
-        with transaction.atomic():  # savepoint: a lock conflict must not poison the caller
+        with savepoint():  # savepoint: a lock conflict must not poison the caller
             app.configure_task(
                 DRAIN_TASK, queueing_lock=drain_lock(brand_id), allow_unknown=True
             ).defer(brand_id=brand_id)

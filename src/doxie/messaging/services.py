@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from doxie.core.db import savepoint
 from doxie.core.errors import Conflict, FieldError, Invalid
 from doxie.messaging import queueing, rendering, selectors
 from doxie.messaging.models import (
@@ -298,7 +299,7 @@ def _claim_key(
             return None, _replay(existing, digest)
         existing.delete()
     try:
-        with transaction.atomic():
+        with savepoint():
             record = IdempotencyRecord.objects.create(
                 tenant=tenant, scope=scope, key=key, request_hash=digest, status_code=0,
                 response={},
@@ -485,7 +486,7 @@ def suppress(
 ) -> bool:
     """Add an address (idempotent); True when it was not on the list before."""
     try:
-        with transaction.atomic():
+        with savepoint():
             Suppression.objects.create(
                 tenant=tenant, address=normalize_address(address), reason=reason[:64],
                 source_message=source_message,

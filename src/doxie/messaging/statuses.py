@@ -13,6 +13,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from doxie.core.db import savepoint
 from doxie.messaging.models import Message, MessageStatus, MessageStatusEvent
 
 S = MessageStatus
@@ -79,7 +80,7 @@ def record_status(
         .get(pk=message.pk)
     )
     try:
-        with transaction.atomic():
+        with savepoint():
             MessageStatusEvent.objects.create(
                 tenant_id=locked.tenant_id, message=locked, status=status,
                 occurred_at=occurred_at, source=source, detail=detail or {},

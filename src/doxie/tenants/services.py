@@ -11,6 +11,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from doxie.core.db import savepoint
 from doxie.core.errors import Conflict, FieldError, Invalid, NotFound
 from doxie.tenants.models import ApiUser, Membership, Tenant
 
@@ -82,7 +83,7 @@ def create_api_user(
     if ApiUser.objects.filter(tenant=tenant, username=username).exists():
         raise Conflict(f"Username '{username}' is already taken")
     try:
-        with transaction.atomic():
+        with savepoint():
             return ApiUser.objects.create(
                 tenant=tenant, username=username, password_hash=make_password(password)
             )

@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 
-from django.db import transaction
 from procrastinate import exceptions as procrastinate_exceptions
 from procrastinate.contrib.django.models import ProcrastinateJob
 from procrastinate.jobs import Job
 
+from doxie.core.db import savepoint
 from doxie.core.jobs import app
 
 DRAIN_TASK = "webhooks.drain"
@@ -59,7 +59,7 @@ def defer_drainers(endpoint_ids: Iterable[int], *, delay: timedelta | None = Non
         return 0
     jobs = [_job(eid, lock, delay) for lock, eid in todo]
     try:
-        with transaction.atomic():
+        with savepoint():
             app.job_manager.batch_defer_jobs(jobs=jobs)
         return len(jobs)
     except procrastinate_exceptions.AlreadyEnqueued:
@@ -67,7 +67,7 @@ def defer_drainers(endpoint_ids: Iterable[int], *, delay: timedelta | None = Non
     deferred = 0
     for job in jobs:
         try:
-            with transaction.atomic():
+            with savepoint():
                 app.job_manager.defer_job(job=job)
             deferred += 1
         except procrastinate_exceptions.AlreadyEnqueued:
