@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import threading
+from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -67,7 +68,7 @@ class _Fault:
     body: Any = None
 
 
-class FakeHTTPServer:
+class FakeHTTPServer(ABC):
     """Base class: subclasses implement :meth:`handle`."""
 
     def __init__(self) -> None:
@@ -139,8 +140,9 @@ class FakeHTTPServer:
             self._faults.clear()
 
     # -- to implement ---------------------------------------------------------------------
-    def handle(self, request: FakeRequest) -> FakeResponse:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def handle(self, request: FakeRequest) -> FakeResponse:
+        """Answer one request in the provider's wire format."""
 
     # -- internals ------------------------------------------------------------------------
     def _respond(self, request: FakeRequest) -> FakeResponse:
