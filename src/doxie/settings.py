@@ -146,6 +146,7 @@ INSTALLED_APPS = [
     "doxie.messaging",
     "doxie.consents",
     "doxie.inbound",
+    "doxie.qrcodes",
 ]
 
 MIDDLEWARE = [

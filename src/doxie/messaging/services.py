@@ -58,6 +58,7 @@ PROCESS_CANCELLERS: tuple[str, ...] = (
     "doxie.consents.services.cancel_process_consents",
     "doxie.journeys.services.cancel_process_steps",
     "doxie.surveys.services.cancel_process_inquiries",
+    "doxie.qrcodes.services.cancel_process_codes",
 )
 
 

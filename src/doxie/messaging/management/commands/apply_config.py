@@ -28,6 +28,7 @@ from doxie.tenants.models import Tenant
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("consent_purposes", "doxie.consents.config"),
     ("events", "doxie.messaging.config"),
+    ("events", "doxie.qrcodes.config"),  # the `qr` mapping of QR events
 )
 
 
