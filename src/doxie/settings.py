@@ -143,6 +143,7 @@ INSTALLED_APPS = [
     "doxie.tenants",
     "doxie.brands",
     "doxie.webhooks",
+    "doxie.processes",
     "doxie.messaging",
     "doxie.consents",
     "doxie.inbound",

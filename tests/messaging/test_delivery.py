@@ -13,12 +13,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from doxie.messaging import delivery, tasks
-from doxie.messaging.models import (
-    EmailTemplate,
-    Message,
-    MessageStatusEvent,
-    Process,
-)
+from doxie.messaging.models import EmailTemplate, Message, MessageStatusEvent
+from doxie.processes.models import Process
 from doxie.webhooks import services as webhooks
 from doxie.webhooks.models import WebhookInteraction
 from tests.helpers import make_api_caller, make_tenant

@@ -33,7 +33,10 @@ from doxie.core import ratelimit
 from doxie.core.db import savepoint
 from doxie.core.errors import FieldError, Invalid, NotFound, RateLimited
 from doxie.messaging import queueing
-from doxie.messaging.models import Message, ProcessKind
+from doxie.messaging import services as messaging_services
+from doxie.messaging.models import Message
+from doxie.processes import services as process_services
+from doxie.processes.models import ProcessKind
 from doxie.tenants.models import Tenant
 from doxie.webhooks.services import emit
 
@@ -240,7 +243,7 @@ def initiate(
         payload = {
             "customer_id": customer_id, "consent_slug": purpose.slug, channel_key(channel): value
         }
-        process = queueing.create_process(
+        process = process_services.create_process(
             tenant=tenant, kind=ProcessKind.CONSENT, original_payload=payload
         )
     else:
@@ -413,13 +416,13 @@ def confirm(*, token: str, ip: str | None, user_agent: str) -> ConfirmOutcome:
     return ConfirmOutcome(LinkState.CONFIRMED, consent)
 
 
-# --- P7 (called by messaging's cancel_process) ----------------------------------------------
+# --- P7 (the consent kind's canceller, registered in ConsentsConfig.ready) ------------------
 
 
 def cancel_process_consents(*, process: Any, at: datetime) -> int:
     """A cancelled DOI process must not be confirmable any more: its pending consents are
-    revoked (confirmed ones stay: they are no longer pending work). Runs inside messaging's
-    cancel transaction; returns how many consents were revoked."""
+    revoked (confirmed ones stay: they are no longer pending work). Runs inside the
+    P7 transaction; returns how many consents were revoked."""
     consents = list(
         Consent.objects.select_for_update(of=("self",))
         .select_related("purpose", "process", "contact")
@@ -431,3 +434,11 @@ def cancel_process_consents(*, process: Any, at: datetime) -> int:
         entries += revoke_entries([consent], consent.contact, SYSTEM, reason="process cancelled")
     ledger.append(entries)
     return len(consents)
+
+
+def cancel_consent_process(*, process: Any, at: datetime) -> dict[str, int]:
+    """P7 for a consent process: its unsent DOI messages and its pending consents."""
+    return {
+        "messages": messaging_services.cancel_process_messages(process=process, at=at),
+        "consents": cancel_process_consents(process=process, at=at),
+    }

@@ -8,7 +8,6 @@ vanish together. One drainer per brand is kept pending through a queueing lock, 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from django.db import connection
 from django.utils import timezone
@@ -16,14 +15,8 @@ from procrastinate import exceptions as procrastinate_exceptions
 
 from doxie.core.db import savepoint
 from doxie.core.jobs import app
-from doxie.messaging.models import (
-    Channel,
-    Message,
-    MessageStatus,
-    MessageStatusEvent,
-    Process,
-    ProcessKind,
-)
+from doxie.messaging.models import Channel, Message, MessageStatus, MessageStatusEvent
+from doxie.processes.models import Process
 
 DRAIN_TASK = "messaging.drain_brand"
 
@@ -57,14 +50,6 @@ def defer_drain(brand_id: int) -> None:
             ).defer(brand_id=brand_id)
     except procrastinate_exceptions.AlreadyEnqueued:
         pass
-
-
-def create_process(
-    *, tenant, kind: str = ProcessKind.MAILER, event=None, original_payload: Any = None
-) -> Process:
-    return Process.objects.create(
-        tenant=tenant, kind=kind, event=event, original_payload=original_payload or {}
-    )
 
 
 def build_email(

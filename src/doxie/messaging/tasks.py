@@ -22,16 +22,10 @@ from django.utils import timezone
 
 from doxie.core.jobs import app
 from doxie.messaging import delivery, queueing
-from doxie.messaging.models import (
-    IdempotencyRecord,
-    Message,
-    MessageStatus,
-    MessageStatusEvent,
-    Process,
-    ProcessKind,
-)
+from doxie.messaging.models import IdempotencyRecord, Message, MessageStatus, MessageStatusEvent
 from doxie.messaging.privacy import clear_payloads, pseudonymize_batch
 from doxie.messaging.services import IDEMPOTENCY_TTL
+from doxie.processes.models import Process, ProcessKind
 
 ACTIVE = (MessageStatus.QUEUED, MessageStatus.SENDING)
 _MSG = Message._meta.db_table
