@@ -15,7 +15,7 @@ import importlib
 import importlib.util
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -43,6 +43,7 @@ from doxie.messaging.models import (
     TrackedLink,
 )
 from doxie.tenants.models import Tenant
+from doxie.webhooks.events import MessageSent, ProcessCancellation
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 #: Result list of each template kind in the Mailer response.
@@ -59,10 +60,6 @@ PROCESS_CANCELLERS: tuple[str, ...] = (
     "doxie.journeys.services.cancel_process_steps",
     "doxie.surveys.services.cancel_process_inquiries",
 )
-
-
-def iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 # --- the Mailer -------------------------------------------------------------------------------
@@ -415,13 +412,10 @@ def cancel_process(*, tenant: Tenant, process_uuid: str) -> dict[str, Any]:
     process.status = ProcessStatus.CANCELLED
     process.cancelled_at = now
     process.save(update_fields=["status", "cancelled_at", "updated_at"])
-    emit(
-        tenant=tenant,
-        event="process_cancellation",
-        data={"process_uuid": str(process.uuid), "cancellation_timestamp": iso(now)},
+    emit(tenant=tenant, event=ProcessCancellation(
+        process_uuid=str(process.uuid), cancellation_timestamp=now,
         original_payload=process.original_payload,
-        process_id=str(process.uuid),
-    )
+    ))
     return {
         "process_uuid": str(process.uuid),
         "status": ProcessStatus.CANCELLED.value,
@@ -430,40 +424,36 @@ def cancel_process(*, tenant: Tenant, process_uuid: str) -> dict[str, Any]:
 
 
 def emit_sent(brand: Any, sent: list[tuple[int, Any, datetime]]) -> None:
-    """``message_sent`` (the seed's payload) for ``(message id, SendResult, sent at)``
-    triples, in the caller's transaction; one query when nobody listens."""
-    from doxie.webhooks.models import EVENT_TYPES
+    """``message_sent`` for ``(message id, SendResult, sent at)`` triples, in the caller's
+    transaction, as one ``emit_many``; one query when nobody listens."""
     from doxie.webhooks.selectors import endpoints
-    from doxie.webhooks.services import emit
+    from doxie.webhooks.services import emit_many
 
-    if not sent or not endpoints(brand.tenant).filter(type=EVENT_TYPES["message_sent"]).exists():
+    if not sent or not endpoints(brand.tenant).filter(type=MessageSent.ENDPOINT_TYPE).exists():
         return
     by_id = {message_id: (result, at) for message_id, result, at in sent}
+    events = []
     for message in Message.objects.filter(id__in=list(by_id)).select_related("process", "event"):
         result, at = by_id[message.id]
         ids = list(dict.fromkeys(result.recipient_message_ids.values())) or (
             [result.provider_message_id] if result.provider_message_id else []
         )
-        emit(
-            tenant=brand.tenant,
-            event="message_sent",
-            data={
-                "process_id": str(message.process.uuid),
-                "message_type": message.channel,
-                "message_id": message.id,
-                "recipient_specific_message_ids": ids,
-                "recipient": message.recipient,
-                "subject": message.subject or None,
-                "text": message.text or None,
-                "html": message.html or None,
-                "original_brand_slug": brand.slug,
-                "original_tenant_slug": brand.tenant.slug,
-                "original_event_slug": message.event.slug if message.event else None,
-                "timestamp": iso(at),
-            },
-            original_payload=message.process.original_payload,
+        events.append(MessageSent(
             process_id=str(message.process.uuid),
-        )
+            message_type=message.channel,
+            message_id=message.id,
+            recipient_specific_message_ids=tuple(ids),
+            recipient=message.recipient,
+            subject=message.subject or None,
+            text=message.text or None,
+            html=message.html or None,
+            original_brand_slug=brand.slug,
+            original_tenant_slug=brand.tenant.slug,
+            original_event_slug=message.event.slug if message.event else None,
+            timestamp=at,
+            original_payload=message.process.original_payload,
+        ))
+    emit_many(tenant=brand.tenant, events=events)
 
 
 # --- suppression list -------------------------------------------------------------------------
