@@ -125,9 +125,7 @@ class WebhookEvent:
         plain = self.data()
         if not self.CARRIES_ORIGINAL:
             return plain, plain, plain
-        original = (
-            dict(self.original_payload) if self.original_payload is not None else None
-        )
+        original = _json(self.original_payload)
         with_original = {**plain, "original_payload": original}
         return plain, with_original, with_original if original is not None else plain
 
