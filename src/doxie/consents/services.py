@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -32,12 +32,14 @@ from doxie.consents.models import (
 from doxie.core import ratelimit
 from doxie.core.db import savepoint
 from doxie.core.errors import FieldError, Invalid, NotFound, RateLimited
+from doxie.core.timefmt import isoformat_z
 from doxie.messaging import queueing
 from doxie.messaging import services as messaging_services
 from doxie.messaging.models import Message
 from doxie.processes import services as process_services
 from doxie.processes.models import ProcessKind
 from doxie.tenants.models import Tenant
+from doxie.webhooks.events import DoiConfirmation
 from doxie.webhooks.services import emit
 
 
@@ -71,10 +73,6 @@ def hash_token(token: str) -> str:
 def confirmation_url(token: str, channel: str) -> str:
     path = "d" if channel == ConsentChannel.SMS else "doi"
     return f"{settings.DOXIE_PUBLIC_URL}/{path}/{token}"
-
-
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 # --- P1 -----------------------------------------------------------------------------------------
@@ -271,7 +269,7 @@ def initiate(
     entries.append(ledger.entry(
         tenant_id=tenant.id, kind=LedgerKind.REQUESTED, actor=actor.name, consent=consent,
         ip=actor.ip, user_agent=actor.user_agent, occurred_at=now,
-        data={**base, "resend": resend, "expires_at": _iso(expires_at),
+        data={**base, "resend": resend, "expires_at": isoformat_z(expires_at),
               "purpose_name": purpose.name},
     ))
     entries.append(ledger.entry(
@@ -407,12 +405,10 @@ def confirm(*, token: str, ip: str | None, user_agent: str) -> ConfirmOutcome:
         shown_text=texts.confirm_page_text(consent.purpose.brand.name, consent.purpose.name),
         data={"purpose": consent.purpose.slug, "process_uuid": identifier},
     )])
-    emit(
-        tenant=consent.tenant, event="doi_confirmation",
-        data={"identifier": identifier, "timestamp": _iso(now), "ipAddress": address or None},
+    emit(tenant=consent.tenant, event=DoiConfirmation(
+        identifier=identifier, timestamp=now, ip_address=address or None,
         original_payload=process.original_payload if process is not None else None,
-        process_id=identifier,
-    )
+    ))
     return ConfirmOutcome(LinkState.CONFIRMED, consent)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -40,6 +40,7 @@ from doxie.processes import selectors as process_selectors
 from doxie.processes import services as process_services
 from doxie.processes.models import Event, EventKind, Process, ProcessKind, ProcessStatus
 from doxie.tenants.models import Tenant
+from doxie.webhooks.events import MessageSent
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 #: Result list of each template kind in the Mailer response.
@@ -48,10 +49,6 @@ GROUPS = {
     Channel.SMS: "sent_sms_templates",
     Channel.RCS: "sent_rcs_templates",
 }
-
-
-def iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 # --- the Mailer -------------------------------------------------------------------------------
@@ -376,40 +373,36 @@ def cancel_mailer_process(*, process: Process, at: datetime) -> dict[str, int]:
 
 
 def emit_sent(brand: Any, sent: list[tuple[int, Any, datetime]]) -> None:
-    """``message_sent`` (the seed's payload) for ``(message id, SendResult, sent at)``
-    triples, in the caller's transaction; one query when nobody listens."""
-    from doxie.webhooks.models import EVENT_TYPES
+    """``message_sent`` for ``(message id, SendResult, sent at)`` triples, in the caller's
+    transaction, as one ``emit_many``; one query when nobody listens."""
     from doxie.webhooks.selectors import endpoints
-    from doxie.webhooks.services import emit
+    from doxie.webhooks.services import emit_many
 
-    if not sent or not endpoints(brand.tenant).filter(type=EVENT_TYPES["message_sent"]).exists():
+    if not sent or not endpoints(brand.tenant).filter(type=MessageSent.ENDPOINT_TYPE).exists():
         return
     by_id = {message_id: (result, at) for message_id, result, at in sent}
+    events = []
     for message in Message.objects.filter(id__in=list(by_id)).select_related("process", "event"):
         result, at = by_id[message.id]
         ids = list(dict.fromkeys(result.recipient_message_ids.values())) or (
             [result.provider_message_id] if result.provider_message_id else []
         )
-        emit(
-            tenant=brand.tenant,
-            event="message_sent",
-            data={
-                "process_id": str(message.process.uuid),
-                "message_type": message.channel,
-                "message_id": message.id,
-                "recipient_specific_message_ids": ids,
-                "recipient": message.recipient,
-                "subject": message.subject or None,
-                "text": message.text or None,
-                "html": message.html or None,
-                "original_brand_slug": brand.slug,
-                "original_tenant_slug": brand.tenant.slug,
-                "original_event_slug": message.event.slug if message.event else None,
-                "timestamp": iso(at),
-            },
-            original_payload=message.process.original_payload,
+        events.append(MessageSent(
             process_id=str(message.process.uuid),
-        )
+            message_type=message.channel,
+            message_id=message.id,
+            recipient_specific_message_ids=tuple(ids),
+            recipient=message.recipient,
+            subject=message.subject or None,
+            text=message.text or None,
+            html=message.html or None,
+            original_brand_slug=brand.slug,
+            original_tenant_slug=brand.tenant.slug,
+            original_event_slug=message.event.slug if message.event else None,
+            timestamp=at,
+            original_payload=message.process.original_payload,
+        ))
+    emit_many(tenant=brand.tenant, events=events)
 
 
 # --- suppression list -------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from doxie.processes import selectors
 from doxie.processes.models import Process, ProcessKind, ProcessStatus
 from doxie.processes.registry import registry
 from doxie.tenants.models import Tenant
+from doxie.webhooks.events import ProcessCancellation
 from doxie.webhooks.services import emit
 
 
@@ -62,11 +63,8 @@ def cancel_process(*, tenant: Tenant, process_uuid: str) -> Cancellation:
     process.status = ProcessStatus.CANCELLED
     process.cancelled_at = now
     process.save(update_fields=["status", "cancelled_at", "updated_at"])
-    emit(
-        tenant=tenant,
-        event="process_cancellation",
-        data={"process_uuid": str(process.uuid), "cancellation_timestamp": iso(now)},
+    emit(tenant=tenant, event=ProcessCancellation(
+        process_uuid=str(process.uuid), cancellation_timestamp=now,
         original_payload=process.original_payload,
-        process_id=str(process.uuid),
-    )
+    ))
     return Cancellation(process, counts)
