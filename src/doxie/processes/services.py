@@ -9,7 +9,7 @@ error leaves everything as it was.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -22,10 +22,6 @@ from doxie.processes.registry import registry
 from doxie.tenants.models import Tenant
 from doxie.webhooks.events import ProcessCancellation
 from doxie.webhooks.services import emit
-
-
-def iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def create_process(
