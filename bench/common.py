@@ -709,11 +709,9 @@ def _emit(events: int, chunk: int = 100) -> dict[str, Any]:
 def _wake() -> dict[str, Any]:
     """What the minute's sweeps do (release dead leases, wake drainers of due rows), now."""
     from doxie.messaging import tasks as messaging
-    from doxie.webhooks import services as webhooks
+    from doxie.webhooks import tasks as webhooks
 
-    return {"messaging": messaging.sweep(), "webhooks": {
-        "released": webhooks.release_expired_leases(),
-        "drainers": webhooks.defer_due_drainers()}}
+    return {"messaging": messaging.sweep(), "webhooks": webhooks.sweep()}
 
 
 def _helper_main(action: str, options: dict[str, Any]) -> None:

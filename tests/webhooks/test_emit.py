@@ -129,7 +129,7 @@ def test_pending_drainer_is_reused_when_another_transaction_deferred_first(
     """The fallback path: the lock was taken between our check and our insert."""
     ep = endpoint(tenant)
     services.emit(tenant=tenant, event=message_sent())
-    manager = dispatch.ProcrastinateJob.objects
+    manager = ProcrastinateJob.objects
     original = manager.filter
     monkeypatch.setattr(manager, "filter", lambda **kw: original(pk=-1))  # blind the check
     with transaction.atomic():

@@ -15,10 +15,10 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from doxie.core.crypto import keep_or_replace
+from doxie.core.drain import BatchBudget, delete_in_batches
 from doxie.core.errors import Conflict, FieldError, Invalid, NotFound
 from doxie.core.http import validate_url_syntax
 from doxie.tenants.models import Tenant
@@ -308,38 +308,6 @@ def resend(
 # --- housekeeping (periodic tasks) -------------------------------------------------------
 
 
-@transaction.atomic
-def release_expired_leases() -> int:
-    """Rows whose drainer died mid-batch (lease expired) become due again."""
-    now = timezone.now()
-    return WebhookInteraction.objects.filter(
-        status=InteractionStatus.DELIVERING, claimed_until__lt=now
-    ).update(
-        status=InteractionStatus.PENDING,
-        claimed_until=None,
-        lease_token=None,
-        next_attempt_at=now,
-        updated_at=now,
-    )
-
-
-@transaction.atomic
-def defer_due_drainers() -> int:
-    """Wake a drainer for every active endpoint with due rows (retries, lost jobs)."""
-    due = WebhookInteraction.objects.filter(
-        endpoint=OuterRef("pk"),
-        status=InteractionStatus.PENDING,
-        next_attempt_at__lte=timezone.now(),
-    )
-    ids = list(
-        WebhookEndpoint.objects.filter(is_active=True)
-        .filter(Exists(due))
-        .values_list("id", flat=True)
-    )
-    defer_drainers(ids)
-    return len(ids)
-
-
 def purge_expired_interactions(*, batch_size: int = 5000, max_batches: int = 200) -> int:
     """Delete finished interactions older than their tenant's storage duration.
 
@@ -350,7 +318,7 @@ def purge_expired_interactions(*, batch_size: int = 5000, max_batches: int = 200
     lose a delivery.
     """
     now = timezone.now()
-    total, batches = 0, 0
+    total, budget = 0, BatchBudget(max_batches)
     tenants = Tenant.objects.order_by("id").values_list(
         "id", "webhook_interaction_storage_duration_in_days"
     )
@@ -360,13 +328,7 @@ def purge_expired_interactions(*, batch_size: int = 5000, max_batches: int = 200
             created_at__lt=now - timedelta(days=days),
             status__in=TERMINAL_STATUSES,
         )
-        while batches < max_batches:
-            batches += 1
-            ids = list(expired.order_by("created_at").values_list("id", flat=True)[:batch_size])
-            if ids:
-                with transaction.atomic():
-                    deleted, _ = WebhookInteraction.objects.filter(id__in=ids).delete()
-                total += deleted
-            if len(ids) < batch_size:
-                break
+        total += delete_in_batches(
+            expired.order_by("created_at"), batch_size=batch_size, budget=budget
+        )
     return total
