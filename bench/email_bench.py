@@ -173,7 +173,8 @@ async def _bare_loop(port: int, n: int, connections: int) -> float:
 
 def _setup_tenant(port: int) -> tuple:
     from doxie.brands.models import Brand, SmtpConfig
-    from doxie.messaging.models import EmailTemplate, Event
+    from doxie.messaging.models import EmailTemplate
+    from doxie.processes.models import Event
     from doxie.tenants import services
     from tests.helpers import make_api_caller
 

@@ -37,7 +37,7 @@ def _setup() -> dict[str, Any]:
     from django.test.utils import CaptureQueriesContext
 
     from doxie.brands.services import create_brand
-    from doxie.messaging.models import Event
+    from doxie.processes.models import Event
     from doxie.qrcodes import services
     from doxie.qrcodes.models import QrCode, QrEventConfig, QrScan
     from doxie.tenants import services as tenants

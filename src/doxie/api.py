@@ -130,6 +130,8 @@ def mount_routers() -> None:
     from doxie.consents.api import admin_router as consents_admin_router
     from doxie.consents.api import router as consents_router
     from doxie.messaging.api import router as messaging_router
+    from doxie.processes.api import admin_router as processes_admin_router
+    from doxie.processes.api import router as processes_router
     from doxie.qrcodes.api import admin_router as qrcodes_admin_router
     from doxie.qrcodes.api import router as qrcodes_router
     from doxie.tenants.api import router as tenants_router
@@ -140,12 +142,14 @@ def mount_routers() -> None:
     api.add_router("/v1/{tenant}/", tenants_public_router)
     api.add_router("/v1/{tenant}/", consents_router)
     api.add_router("/v1/{tenant}/", messaging_router)
+    api.add_router("/v1/{tenant}/", processes_router)
     api.add_router("/v1/{tenant}/", qrcodes_router)
     # Admin API (OAuth2 bearer)
     api.add_router("/v1/{tenant}/admin/", tenants_router)
     api.add_router("/v1/{tenant}/admin/", brands_router)
     api.add_router("/v1/{tenant}/admin/", webhooks_router)
     api.add_router("/v1/{tenant}/admin/", consents_admin_router)
+    api.add_router("/v1/{tenant}/admin/", processes_admin_router)
     api.add_router("/v1/{tenant}/admin/", qrcodes_admin_router)
 
 

@@ -143,6 +143,7 @@ INSTALLED_APPS = [
     "doxie.tenants",
     "doxie.brands",
     "doxie.webhooks",
+    "doxie.processes",
     "doxie.messaging",
     "doxie.consents",
     "doxie.inbound",
@@ -262,7 +263,12 @@ OAUTH2_PROVIDER = {
 }
 
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "tasks"
-PROCRASTINATE_WORKER_DEFAULTS = {"concurrency": env_int("DOXIE_WORKER_CONCURRENCY", 8)}
+# The poll interval bounds how late a scheduled drainer (a row due at T: retries, scheduled
+# sends, journey waits) starts after T when no job notification wakes the worker earlier.
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "concurrency": env_int("DOXIE_WORKER_CONCURRENCY", 8),
+    "fetch_job_polling_interval": float(os.environ.get("DOXIE_WORKER_POLL_SECONDS", "1")),
+}
 
 LOGGING = {
     "version": 1,

@@ -8,7 +8,8 @@ import pytest
 
 from doxie.consents import ledger, services
 from doxie.consents.models import Consent, ConsentLedgerEntry, Contact
-from doxie.messaging.models import Message, Process
+from doxie.messaging.models import Message
+from doxie.processes.models import Process
 from tests.consents.conftest import make_purpose
 from tests.consents.support import initiate, start
 from tests.helpers import make_admin_caller

@@ -15,7 +15,8 @@ from standardwebhooks.webhooks import Webhook
 from doxie.brands.models import SmtpConfig
 from doxie.consents import ledger
 from doxie.consents.models import Consent, ConsentLedgerEntry, ConsentStatus
-from doxie.messaging.models import EmailTemplate, Event, Message
+from doxie.messaging.models import EmailTemplate, Message
+from doxie.processes.models import Event
 from doxie.webhooks.services import create_endpoint
 from tests.consents.browser import visit
 from tests.consents.support import initiate, link_in, revoke

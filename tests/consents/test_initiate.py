@@ -10,7 +10,7 @@ from django.db import connection
 
 from doxie.consents.models import Consent, ConsentLedgerEntry, ConsentStatus, Contact
 from doxie.consents.services import hash_token
-from doxie.messaging.models import Process
+from doxie.processes.models import Process
 from tests.consents.support import INITIATE, initiate, link_in, messages
 from tests.helpers import basic_caller
 

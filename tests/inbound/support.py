@@ -11,7 +11,8 @@ from standardwebhooks.webhooks import Webhook
 
 from doxie.brands import services as brand_services
 from doxie.brands.models import Brand
-from doxie.messaging.models import Event, Message, MessageStatusEvent, Process
+from doxie.messaging.models import Message, MessageStatusEvent
+from doxie.processes.models import Event, Process
 from doxie.webhooks import services as webhook_services
 from doxie.webhooks.models import WebhookEndpoint
 from tests.fakes.webhook_receiver import WebhookReceiver

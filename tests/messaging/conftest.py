@@ -12,7 +12,8 @@ from django.db import connection
 
 from doxie.brands.models import Brand, MailjetApiUser, SesApiUser, SmtpConfig
 from doxie.messaging import delivery
-from doxie.messaging.models import EmailTemplate, Event, RcsTemplate, SmsTemplate
+from doxie.messaging.models import EmailTemplate, RcsTemplate, SmsTemplate
+from doxie.processes.models import Event
 from doxie.providers import registry
 from tests.fakes.mailjet import FakeMailjet
 from tests.fakes.moto_server import ACCESS_KEY, REGION, SECRET_KEY, MotoServer

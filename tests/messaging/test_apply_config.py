@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from doxie.messaging.models import EmailTemplate, Event, RcsTemplate, SmsTemplate
+from doxie.messaging.models import EmailTemplate, RcsTemplate, SmsTemplate
+from doxie.processes.models import Event
 from tests.helpers import make_tenant, run_doxie
 from tests.messaging.conftest import SENDER, make_brand
 

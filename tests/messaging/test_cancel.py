@@ -7,7 +7,8 @@ import uuid
 import pytest
 
 from doxie.messaging import delivery
-from doxie.messaging.models import Message, MessageStatusEvent, Process
+from doxie.messaging.models import Message, MessageStatusEvent
+from doxie.processes.models import Process
 from doxie.webhooks.models import WebhookInteraction
 from tests.messaging.conftest import drain, mailer, make_brand, make_event
 

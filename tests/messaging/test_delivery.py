@@ -13,12 +13,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from doxie.messaging import delivery, tasks
-from doxie.messaging.models import (
-    EmailTemplate,
-    Message,
-    MessageStatusEvent,
-    Process,
-)
+from doxie.messaging.models import EmailTemplate, Message, MessageStatusEvent
+from doxie.processes.models import Process
 from doxie.webhooks import services as webhooks
 from doxie.webhooks.models import WebhookInteraction
 from tests.helpers import make_api_caller, make_tenant
@@ -232,7 +228,7 @@ def test_a_run_whose_lease_expired_cannot_overwrite_a_newer_claim(api, api_calle
     # The old run stalls past its lease; the sweep requeues, a new run claims the row.
     Message.objects.update(claimed_until=timezone.now() - timedelta(seconds=1))
     delivery.DrainerLease.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert tasks.release_expired_claims() == 1
+    assert delivery.release_expired_claims() == 1
     new = delivery.claim_batch(brand.id, "new-run")
     assert [r.id for r in new.rows] == [message.id]
     stale = delivery.Outcome(row=old.rows[0], kind="failed", at=timezone.now(), error="late")

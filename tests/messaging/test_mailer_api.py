@@ -9,14 +9,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from doxie.messaging.models import (
-    EmailTemplate,
-    Event,
-    Message,
-    MessageStatusEvent,
-    Process,
-    TrackedLink,
-)
+from doxie.messaging.models import EmailTemplate, Message, MessageStatusEvent, TrackedLink
+from doxie.processes.models import Event, Process
 from tests.messaging.conftest import PUBLIC_URL, SENDER, mailer, make_brand, make_event
 
 PAYLOAD = {"email": "max@example.org", "first_name": "Max", "phone": "+491771234567"}

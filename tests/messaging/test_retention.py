@@ -9,13 +9,8 @@ import pytest
 from django.utils import timezone
 
 from doxie.messaging import privacy, tasks
-from doxie.messaging.models import (
-    IdempotencyRecord,
-    Message,
-    MessageStatusEvent,
-    Process,
-    TrackedLink,
-)
+from doxie.messaging.models import IdempotencyRecord, Message, MessageStatusEvent, TrackedLink
+from doxie.processes.models import Process
 from tests.messaging.conftest import drain, mailer, make_brand, make_event
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from doxie.messaging.models import Event
+from doxie.processes.models import Event
 from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.qrcodes.support import PUBLIC_URL, delete_jobs, make_qr_event
 

@@ -6,7 +6,7 @@ from django.db import connection
 from standardwebhooks.webhooks import Webhook
 
 from doxie.brands import services as brand_services
-from doxie.messaging.models import Event
+from doxie.processes.models import Event
 from doxie.qrcodes import services
 from doxie.qrcodes.models import QrCode, QrEventConfig
 from doxie.webhooks import services as webhook_services

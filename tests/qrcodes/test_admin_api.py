@@ -103,7 +103,7 @@ def test_unknown_code_404(api, admin, qr_event, raw):
 
 @pytest.mark.django_db
 def test_status_reflects_cancellation(api, admin, tenant, qr_event):
-    from doxie.messaging import services
+    from doxie.processes import services
 
     code = make_code(tenant)
     services.cancel_process(tenant=tenant, process_uuid=str(code.process.uuid))

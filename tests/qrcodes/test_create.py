@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from doxie.messaging.models import Event, Process
+from doxie.processes.models import Event, Process
 from doxie.qrcodes.models import QrCode
 from tests.qrcodes.support import PUBLIC_URL, TARGET, make_brand, make_qr_event
 

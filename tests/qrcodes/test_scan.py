@@ -13,7 +13,7 @@ from django.utils import timezone
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from doxie.brands.models import Style
-from doxie.messaging import services as messaging_services
+from doxie.processes import services as process_services
 from doxie.qrcodes.models import QrCode, QrScan
 from doxie.webhooks.models import WebhookInteraction
 from tests.core.test_db import kill_backend
@@ -139,8 +139,8 @@ def test_expired_code_410_branded_page_and_expired_webhook(tenant, qr_event, rec
 def test_cancelled_code_410_and_reports_expired(tenant, qr_event, receiver):
     _, secret = make_endpoint(tenant, receiver)
     code = make_code(tenant)
-    result = messaging_services.cancel_process(tenant=tenant, process_uuid=str(code.process.uuid))
-    assert result["status"] == "cancelled"
+    result = process_services.cancel_process(tenant=tenant, process_uuid=str(code.process.uuid))
+    assert result.counts == {"qr_codes": 1}
 
     response = scan(code)
 

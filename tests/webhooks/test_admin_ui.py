@@ -10,6 +10,7 @@ from doxie.tenants import services as tenant_services
 from doxie.webhooks import services
 from doxie.webhooks.models import WebhookInteraction
 from tests.helpers import PASSWORD
+from tests.webhooks.support import message_sent
 
 
 @pytest.fixture
@@ -37,8 +38,8 @@ def test_pages_are_scoped_and_mask_secrets(staff, tenant, other_tenant):
     theirs, _ = services.create_endpoint(
         tenant=other_tenant, type="Webhook::MessageSentEndpoint", url="https://theirs.example.com/",
     )
-    services.emit(tenant=tenant, event="message_sent", data={"recipient": "mine@example.com"})
-    services.emit(tenant=other_tenant, event="message_sent", data={"recipient": "x@theirs.com"})
+    services.emit(tenant=tenant, event=message_sent(recipient="mine@example.com"))
+    services.emit(tenant=other_tenant, event=message_sent(recipient="x@theirs.com"))
 
     listing = staff.get("/admin/webhooks/webhookendpoint/").content.decode()
     assert "mine.example.com" in listing and "theirs.example.com" not in listing
@@ -67,7 +68,7 @@ def test_admin_form_refuses_unsafe_urls_and_deactivation_fails_pending(staff, te
     endpoint, _ = services.create_endpoint(
         tenant=tenant, type="Webhook::MessageSentEndpoint", url="https://mine.example.com/",
     )
-    services.emit(tenant=tenant, event="message_sent", data={})
+    services.emit(tenant=tenant, event=message_sent())
     form = {"tenant": tenant.id, "type": endpoint.type, "url": "https://10.0.0.1/",
             "basic_auth_username": "", "send_original_payload": ""}
     settings.DOXIE_ALLOW_PRIVATE_URLS = False

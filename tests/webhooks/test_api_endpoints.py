@@ -9,7 +9,7 @@ from django.db import connection
 from doxie.core.crypto import ENCRYPTED_PREFIX
 from doxie.webhooks import services
 from doxie.webhooks.models import WebhookEndpoint, WebhookInteraction
-from tests.webhooks.support import MESSAGE_SENT
+from tests.webhooks.support import MESSAGE_SENT, message_sent
 
 BASE = "/api/v1/acme/admin/webhook_endpoints"
 SEED_KEYS = {"id", "type", "basic_auth_username", "basic_auth_password", "is_active",
@@ -118,7 +118,7 @@ def test_show_lists_interactions_newest_first_with_pagination(api, admin, tenant
     endpoint, _ = services.create_endpoint(tenant=tenant, type="Webhook::MessageSentEndpoint",
                                            url="https://hooks.example.com/")
     for i in range(3):
-        services.emit(tenant=tenant, event="message_sent", data={**MESSAGE_SENT, "text": str(i)})
+        services.emit(tenant=tenant, event=message_sent(text=str(i)))
     data = api.get(f"{BASE}/{endpoint.id}?limit=2", caller=admin).json()["data"]
     interactions = data["interactions"]
     assert interactions["pagination"] == {"current_page": 1, "items_per_page": 2,
@@ -190,7 +190,7 @@ def test_update_validation(api, admin, tenant):
 def test_deactivating_fails_pending_and_reactivating_clears(api, admin, tenant):
     endpoint, _ = services.create_endpoint(tenant=tenant, type="Webhook::MessageSentEndpoint",
                                            url="https://hooks.example.com/")
-    services.emit(tenant=tenant, event="message_sent", data=MESSAGE_SENT)
+    services.emit(tenant=tenant, event=message_sent())
     off = api.patch(f"{BASE}/{endpoint.id}", {"webhook_abstract_endpoint": {"is_active": False}},
                     caller=admin)
     assert off.json()["data"]["is_active"] is False

@@ -17,11 +17,11 @@ from doxie.webhooks.dispatch import RETRY_SUFFIX, drain_lock
 from doxie.webhooks.models import WebhookEndpoint, WebhookInteraction
 from doxie.webhooks.signing import generate_secret
 from tests.fakes.webhook_receiver import Reply
-from tests.webhooks.support import MESSAGE_SENT, ORIGINAL, make_endpoint, run_drain
+from tests.webhooks.support import MESSAGE_SENT, ORIGINAL, make_endpoint, message_sent, run_drain
 
 
 def emit(tenant, **extra):
-    return services.emit(tenant=tenant, event="message_sent", data=MESSAGE_SENT, **extra)
+    return services.emit(tenant=tenant, event=message_sent(**extra))
 
 
 def make_due(*rows: WebhookInteraction) -> None:

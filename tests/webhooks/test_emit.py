@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime
 
@@ -12,8 +13,9 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 
 from doxie.webhooks import dispatch, services
 from doxie.webhooks.dispatch import drain_lock
-from doxie.webhooks.models import EVENT_TYPES, WebhookInteraction
-from tests.webhooks.support import MESSAGE_SENT, ORIGINAL
+from doxie.webhooks.events import ENDPOINT_TYPES, EVENT_FOR_TYPE, Ping, QrCodeScanned
+from doxie.webhooks.models import WebhookInteraction
+from tests.webhooks.support import MESSAGE_SENT, ORIGINAL, SAMPLES, message_sent
 
 
 def endpoint(tenant, type="Webhook::MessageSentEndpoint", **fields):
@@ -31,8 +33,7 @@ def test_one_row_per_active_endpoint_of_the_type_and_one_drainer_each(tenant, ot
     endpoint(tenant, type="Webhook::LinkClickedEndpoint")
     endpoint(other_tenant)
 
-    created = services.emit(tenant=tenant, event="message_sent", data=MESSAGE_SENT,
-                            original_payload=ORIGINAL)
+    created = services.emit(tenant=tenant, event=message_sent(original_payload=ORIGINAL))
     assert created == 2
     rows = {r.endpoint_id: r for r in WebhookInteraction.objects.all()}
     assert set(rows) == {plain.id, with_original.id}
@@ -50,27 +51,43 @@ def test_one_row_per_active_endpoint_of_the_type_and_one_drainer_each(tenant, ot
     assert locks == {drain_lock(plain.id), drain_lock(with_original.id)}
 
     # A second event reuses the waiting drainers instead of queueing more.
-    services.emit(tenant=tenant, event="message_sent", data=MESSAGE_SENT)
+    services.emit(tenant=tenant, event=message_sent())
     assert ProcrastinateJob.objects.filter(task_name="webhooks.drain").count() == 2
     assert WebhookInteraction.objects.count() == 4
 
 
 @pytest.mark.django_db
 def test_every_event_maps_to_its_endpoint_type(tenant):
-    endpoints = {event: endpoint(tenant, type=kind) for event, kind in EVENT_TYPES.items()}
-    for event in EVENT_TYPES:
-        assert services.emit(tenant=tenant, event=event, data={"n": event}) == 1
-    for event, ep in endpoints.items():
+    endpoints = {kind: endpoint(tenant, type=kind) for kind in ENDPOINT_TYPES}
+    for kind in ENDPOINT_TYPES:
+        assert services.emit(tenant=tenant, event=SAMPLES[EVENT_FOR_TYPE[kind].EVENT]) == 1
+    for kind, ep in endpoints.items():
         row = WebhookInteraction.objects.get(endpoint=ep)
-        assert row.event == event and row.sent_payload == {"n": event}
-    with pytest.raises(ValueError, match="unknown webhook event"):
-        services.emit(tenant=tenant, event="nope", data={})
+        sample = SAMPLES[row.event]
+        assert type(sample).ENDPOINT_TYPE == kind
+        assert row.sent_payload == sample.payload(include_original=False)
+        assert row.process_id == sample.process_id_value is not None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("wrong", [
+    "message_sent", {"process_id": "x"}, None, 42, MESSAGE_SENT,
+    Ping(endpoint_id="1", endpoint_type="Webhook::MessageSentEndpoint",
+         original_tenant_slug="acme", timestamp=datetime(2021, 1, 1, tzinfo=UTC)),
+])
+def test_emit_takes_only_event_classes(tenant, wrong):
+    endpoint(tenant)
+    with pytest.raises(TypeError):
+        services.emit(tenant=tenant, event=wrong)
+    with pytest.raises(TypeError):
+        services.emit_many(tenant=tenant, events=[message_sent(), wrong])
+    assert WebhookInteraction.objects.count() == 0
 
 
 @pytest.mark.django_db
 def test_nobody_listening_costs_one_query(tenant):
     with CaptureQueriesContext(connection) as queries:
-        assert services.emit(tenant=tenant, event="rcs_response", data={}) == 0
+        assert services.emit(tenant=tenant, event=SAMPLES["rcs_response"]) == 0
     assert len(queries) == 1
 
 
@@ -78,21 +95,27 @@ def test_nobody_listening_costs_one_query(tenant):
 def test_data_is_normalised_to_json(tenant):
     endpoint(tenant, type="Webhook::QrCodeScannedEndpoint", send_original_payload=True)
     qr = uuid.uuid4()
-    services.emit(
-        tenant=tenant, event="qr_code_scanned",
-        data={"qr_code_uuid": qr, "timestamp": datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC),
-              "original_payload": {"valid_until": None}},
-    )
+    services.emit(tenant=tenant, event=QrCodeScanned(
+        process_id="p", target_url="https://example.com/",
+        valid_until=datetime(2024, 12, 31, 23, 59, 59, tzinfo=UTC),
+        qr_code_uuid=qr,  # type: ignore[arg-type]
+        timestamp=datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC), status="active",
+        original_payload={"valid_until": None},
+    ))
     row = WebhookInteraction.objects.get()
-    assert row.sent_payload == {"qr_code_uuid": str(qr), "timestamp": "2024-01-02T03:04:05Z",
-                                "original_payload": {"valid_until": None}}
+    assert row.sent_payload == {
+        "process_id": "p", "target_url": "https://example.com/",
+        "valid_until": "2024-12-31T23:59:59Z", "qr_code_uuid": str(qr),
+        "timestamp": "2024-01-02T03:04:05Z", "status": "active",
+        "original_payload": {"valid_until": None},
+    }
 
 
 @pytest.mark.django_db
 def test_rollback_creates_nothing_and_defers_nothing(tenant):
     endpoint(tenant)
     with pytest.raises(RuntimeError), transaction.atomic():
-        assert services.emit(tenant=tenant, event="message_sent", data=MESSAGE_SENT) == 1
+        assert services.emit(tenant=tenant, event=message_sent()) == 1
         assert WebhookInteraction.objects.count() == 1
         raise RuntimeError("the caller's transaction fails")
     assert WebhookInteraction.objects.count() == 0
@@ -105,8 +128,8 @@ def test_pending_drainer_is_reused_when_another_transaction_deferred_first(
 ):
     """The fallback path: the lock was taken between our check and our insert."""
     ep = endpoint(tenant)
-    services.emit(tenant=tenant, event="message_sent", data=MESSAGE_SENT)
-    manager = dispatch.ProcrastinateJob.objects
+    services.emit(tenant=tenant, event=message_sent())
+    manager = ProcrastinateJob.objects
     original = manager.filter
     monkeypatch.setattr(manager, "filter", lambda **kw: original(pk=-1))  # blind the check
     with transaction.atomic():
@@ -122,14 +145,16 @@ def test_query_count_does_not_grow_with_endpoints(tenant):
         endpoint(tenant, type="Webhook::MessageStatusEndpoint", send_original_payload=True)
 
     with CaptureQueriesContext(connection) as one:
-        assert services.emit(tenant=tenant, event="link_clicked", data={"url": "x"}) == 1
+        assert services.emit(tenant=tenant, event=SAMPLES["link_clicked"]) == 1
+    status = SAMPLES["message_status_update"]
     with CaptureQueriesContext(connection) as many:
-        assert services.emit(tenant=tenant, event="message_status_update",
-                             data={"status": "sent"}, original_payload=ORIGINAL) == 25
+        assert services.emit(
+            tenant=tenant, event=dataclasses.replace(status, original_payload=ORIGINAL)
+        ) == 25
     assert len(many) == len(one) <= 6, [q["sql"][:80] for q in many.captured_queries]
     # With drainers already waiting the cost drops further, still flat.
     with CaptureQueriesContext(connection) as again:
-        services.emit(tenant=tenant, event="message_status_update", data={"status": "open"})
+        services.emit(tenant=tenant, event=dataclasses.replace(status, status="opened"))
     assert len(again) <= 3
 
 
@@ -137,9 +162,9 @@ def test_query_count_does_not_grow_with_endpoints(tenant):
 def test_emit_many_batches_events_at_a_fixed_cost(tenant):
     for _ in range(3):
         endpoint(tenant, type="Webhook::MessageSentEndpoint")
-    items = [services.Event({**MESSAGE_SENT, "message_id": i}) for i in range(50)]
+    events = [message_sent(message_id=i) for i in range(50)]
     with CaptureQueriesContext(connection) as queries:
-        assert services.emit_many(tenant=tenant, event="message_sent", items=items) == 150
+        assert services.emit_many(tenant=tenant, events=events) == 150
     assert len(queries) <= 6
     rows = list(WebhookInteraction.objects.order_by("id"))
     assert len({r.event_id for r in rows}) == 50
@@ -147,4 +172,29 @@ def test_emit_many_batches_events_at_a_fixed_cost(tenant):
     for row in rows:
         per_event.setdefault(row.event_id, set()).add(row.sent_payload["message_id"])
     assert all(len(ids) == 1 for ids in per_event.values())
-    assert services.emit_many(tenant=tenant, event="message_sent", items=[]) == 0
+    assert services.emit_many(tenant=tenant, events=[]) == 0
+
+
+@pytest.mark.django_db
+def test_emit_many_mixes_kinds_in_one_select(tenant):
+    sent = endpoint(tenant, type="Webhook::MessageSentEndpoint", send_original_payload=True)
+    clicked = endpoint(tenant, type="Webhook::LinkClickedEndpoint")
+    events = [
+        message_sent(original_payload=ORIGINAL), SAMPLES["link_clicked"],
+        SAMPLES["doi_confirmation"],  # nobody listens: no row
+        message_sent(message_id=2),
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        assert services.emit_many(tenant=tenant, events=events) == 3
+    assert len(queries) <= 6
+    rows = list(WebhookInteraction.objects.order_by("id"))
+    assert [(r.endpoint_id, r.event) for r in rows] == [
+        (sent.id, "message_sent"), (clicked.id, "link_clicked"), (sent.id, "message_sent"),
+    ]
+    assert rows[0].sent_payload == {**MESSAGE_SENT, "original_payload": ORIGINAL}
+    assert rows[2].sent_payload == {**MESSAGE_SENT, "message_id": 2, "original_payload": None}
+    assert rows[2].transaction_payload == {**MESSAGE_SENT, "message_id": 2}
+    assert rows[1].sent_payload == SAMPLES["link_clicked"].data()
+    locks = set(ProcrastinateJob.objects.filter(task_name="webhooks.drain")
+                .values_list("queueing_lock", flat=True))
+    assert locks == {drain_lock(sent.id), drain_lock(clicked.id)}

@@ -22,12 +22,12 @@ from doxie.webhooks.models import WebhookInteraction
 from doxie.webhooks.sender import close_pooled_clients, pooled_client
 from tests.fakes.webhook_receiver import Reply
 from tests.helpers import make_tenant
-from tests.webhooks.support import MESSAGE_SENT, make_endpoint, run_drain
+from tests.webhooks.support import make_endpoint, message_sent, run_drain
 
 
 def emit_many(tenant, n: int) -> None:
     for i in range(n):
-        services.emit(tenant=tenant, event="message_sent", data={**MESSAGE_SENT, "text": str(i)})
+        services.emit(tenant=tenant, event=message_sent(text=str(i)))
 
 
 @pytest.mark.django_db
@@ -128,7 +128,7 @@ def test_retention_purge(tenant, other_tenant, receiver):
     mine, _ = make_endpoint(tenant, receiver)
     theirs, _ = make_endpoint(other_tenant, receiver)
     emit_many(tenant, 8)
-    services.emit(tenant=other_tenant, event="message_sent", data=MESSAGE_SENT)
+    services.emit(tenant=other_tenant, event=message_sent())
     rows = list(WebhookInteraction.objects.filter(tenant=tenant).order_by("id"))
     old = timezone.now() - timedelta(days=8)
     WebhookInteraction.objects.filter(id__in=[r.id for r in rows[:5]]).update(
@@ -177,7 +177,7 @@ async def test_real_worker_delivers_emitted_events(receiver):
 async def _worker_roundtrip(receiver) -> None:
     tenant = await sync_to_async(make_tenant)("acme")
     endpoint, _ = await sync_to_async(make_endpoint)(tenant, receiver)
-    await sync_to_async(services.emit)(tenant=tenant, event="message_sent", data=MESSAGE_SENT)
+    await sync_to_async(services.emit)(tenant=tenant, event=message_sent())
     worker_app = app.with_connector(app.connector.get_worker_connector())
     async with worker_app.open_async():
         await asyncio.wait_for(

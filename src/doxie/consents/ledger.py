@@ -22,13 +22,14 @@ import ipaddress
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from doxie.consents.models import Consent, ConsentLedgerEntry, Contact
+from doxie.core.timefmt import isoformat_z
 
 GENESIS = "0" * 64
 #: First key of the two-key advisory lock ("CONS"); the second is the tenant id.
@@ -57,7 +58,8 @@ def _clean_text(value: str | None, limit: int | None = None) -> str:
 
 
 def _timestamp(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # Always six fractional digits: the hash chain covers this exact text.
+    return isoformat_z(value, timespec="microseconds")
 
 
 def canonical(entry: ConsentLedgerEntry) -> bytes:

@@ -98,7 +98,7 @@ class Consent(TenantOwned):
         max_length=16, choices=ConsentStatus.choices, default=ConsentStatus.PENDING
     )
     process = models.ForeignKey(
-        "messaging.Process", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "processes.Process", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     token_hash = models.CharField(max_length=64, unique=True)
     expires_at = models.DateTimeField()

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Prefetch
 
 from doxie.consents import normalize
 from doxie.consents.models import (
@@ -98,3 +101,38 @@ def contact_record(tenant: Tenant, customer_id: str) -> ContactRecord:
         else:
             record.ledger_by_consent.setdefault(item.consent_id, []).append(item)
     return record
+
+
+def describe_process_consents(process: Any) -> list[dict[str, Any]]:
+    """The process view's ``consents``: each consent of the (consent) process with its steps
+    from the ledger (requested, message sent — again on each re-send —, confirmed, revoked,
+    expired), oldest first. Two queries however many steps."""
+    steps = Prefetch(
+        "ledger",
+        queryset=ConsentLedgerEntry.objects.order_by("seq").only(
+            "consent_id", "seq", "kind", "occurred_at", "actor", "data"
+        ),
+    )
+    consents = (
+        Consent.objects.filter(tenant_id=process.tenant_id, process_id=process.pk)
+        .select_related("purpose")
+        .order_by("id")
+        .prefetch_related(steps)
+    )
+    return [
+        {
+            "consent_slug": c.purpose.slug,
+            "channel": c.channel,
+            "status": c.status,
+            "created_at": c.created_at,
+            "expires_at": c.expires_at,
+            "confirmed_at": c.confirmed_at,
+            "revoked_at": c.revoked_at,
+            "steps": [
+                {"kind": e.kind, "occurred_at": e.occurred_at, "actor": e.actor,
+                 "reason": (e.data or {}).get("reason")}
+                for e in c.ledger.all()
+            ],
+        }
+        for c in consents
+    ]

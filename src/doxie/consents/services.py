@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -32,9 +32,14 @@ from doxie.consents.models import (
 from doxie.core import ratelimit
 from doxie.core.db import savepoint
 from doxie.core.errors import FieldError, Invalid, NotFound, RateLimited
+from doxie.core.timefmt import isoformat_z
 from doxie.messaging import queueing
-from doxie.messaging.models import Message, ProcessKind
+from doxie.messaging import services as messaging_services
+from doxie.messaging.models import Message
+from doxie.processes import services as process_services
+from doxie.processes.models import ProcessKind
 from doxie.tenants.models import Tenant
+from doxie.webhooks.events import DoiConfirmation
 from doxie.webhooks.services import emit
 
 
@@ -68,10 +73,6 @@ def hash_token(token: str) -> str:
 def confirmation_url(token: str, channel: str) -> str:
     path = "d" if channel == ConsentChannel.SMS else "doi"
     return f"{settings.DOXIE_PUBLIC_URL}/{path}/{token}"
-
-
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 # --- P1 -----------------------------------------------------------------------------------------
@@ -240,7 +241,7 @@ def initiate(
         payload = {
             "customer_id": customer_id, "consent_slug": purpose.slug, channel_key(channel): value
         }
-        process = queueing.create_process(
+        process = process_services.create_process(
             tenant=tenant, kind=ProcessKind.CONSENT, original_payload=payload
         )
     else:
@@ -268,7 +269,7 @@ def initiate(
     entries.append(ledger.entry(
         tenant_id=tenant.id, kind=LedgerKind.REQUESTED, actor=actor.name, consent=consent,
         ip=actor.ip, user_agent=actor.user_agent, occurred_at=now,
-        data={**base, "resend": resend, "expires_at": _iso(expires_at),
+        data={**base, "resend": resend, "expires_at": isoformat_z(expires_at),
               "purpose_name": purpose.name},
     ))
     entries.append(ledger.entry(
@@ -404,22 +405,20 @@ def confirm(*, token: str, ip: str | None, user_agent: str) -> ConfirmOutcome:
         shown_text=texts.confirm_page_text(consent.purpose.brand.name, consent.purpose.name),
         data={"purpose": consent.purpose.slug, "process_uuid": identifier},
     )])
-    emit(
-        tenant=consent.tenant, event="doi_confirmation",
-        data={"identifier": identifier, "timestamp": _iso(now), "ipAddress": address or None},
+    emit(tenant=consent.tenant, event=DoiConfirmation(
+        identifier=identifier, timestamp=now, ip_address=address or None,
         original_payload=process.original_payload if process is not None else None,
-        process_id=identifier,
-    )
+    ))
     return ConfirmOutcome(LinkState.CONFIRMED, consent)
 
 
-# --- P7 (called by messaging's cancel_process) ----------------------------------------------
+# --- P7 (the consent kind's canceller, registered in ConsentsConfig.ready) ------------------
 
 
 def cancel_process_consents(*, process: Any, at: datetime) -> int:
     """A cancelled DOI process must not be confirmable any more: its pending consents are
-    revoked (confirmed ones stay: they are no longer pending work). Runs inside messaging's
-    cancel transaction; returns how many consents were revoked."""
+    revoked (confirmed ones stay: they are no longer pending work). Runs inside the
+    P7 transaction; returns how many consents were revoked."""
     consents = list(
         Consent.objects.select_for_update(of=("self",))
         .select_related("purpose", "process", "contact")
@@ -431,3 +430,11 @@ def cancel_process_consents(*, process: Any, at: datetime) -> int:
         entries += revoke_entries([consent], consent.contact, SYSTEM, reason="process cancelled")
     ledger.append(entries)
     return len(consents)
+
+
+def cancel_consent_process(*, process: Any, at: datetime) -> dict[str, int]:
+    """P7 for a consent process: its unsent DOI messages and its pending consents."""
+    return {
+        "messages": messaging_services.cancel_process_messages(process=process, at=at),
+        "consents": cancel_process_consents(process=process, at=at),
+    }

@@ -65,6 +65,7 @@ from doxie.inbound.services import (
 )
 from doxie.messaging.models import Channel, Message
 from doxie.messaging.models import MessageStatus as S
+from doxie.webhooks.events import RcsResponse
 from doxie.webhooks.services import emit
 
 log = logging.getLogger("doxie.inbound")
@@ -195,20 +196,15 @@ def handle_reply(brand: Brand, data: dict[str, Any], content: dict[str, Any]) ->
         return False  # the same reply again
     occurred_at = parse_time(data.get("time"), naive_tz=SEVEN_TZ) or timezone.now()
     process = message.process
-    emit(
-        tenant=message.tenant,
-        event="rcs_response",
-        data={
-            "process_id": str(process.uuid),
-            "message_id": message.id,
-            "agent_id": data.get("agent_id"),
-            "sender": sender,
-            "timestamp": occurred_at.isoformat().replace("+00:00", "Z"),
-            "message_content": content,
-        },
-        original_payload=process.original_payload,
+    emit(tenant=message.tenant, event=RcsResponse(
         process_id=str(process.uuid),
-    )
+        message_id=message.id,
+        agent_id=data.get("agent_id"),
+        sender=sender,
+        timestamp=occurred_at,
+        message_content=content,
+        original_payload=process.original_payload,
+    ))
     return True
 
 

@@ -1,5 +1,5 @@
 """Admin UI for messaging: events with their templates, the suppression list, and read-only
-views of processes and messages (with the status history).
+views of messages (with the status history); processes are in the processes admin.
 
 Everything is tenant-scoped (a staff member sees the tenants they are a member of), and the
 forms apply the same rules as ``apply_config``: templates must compile in the sandbox and an
@@ -19,15 +19,14 @@ from doxie.core.admin_scoping import TenantScopedAdmin, member_tenant_ids
 from doxie.messaging import config, services
 from doxie.messaging.models import (
     EmailTemplate,
-    Event,
     Message,
     MessageStatusEvent,
-    Process,
     RcsTemplate,
     SmsTemplate,
     Suppression,
 )
 from doxie.messaging.rendering import syntax_error
+from doxie.processes.models import Event
 
 
 def _scoped(request: HttpRequest, queryset: Any) -> Any:
@@ -220,11 +219,3 @@ class MessageAdmin(_ReadOnly):
     list_select_related = ("tenant",)
     inlines = (StatusHistoryInline,)
     exclude = ("lease_token",)
-
-
-@admin.register(Process)
-class ProcessAdmin(_ReadOnly):
-    list_display = ("uuid", "kind", "status", "event", "tenant", "created_at")
-    list_filter = ("kind", "status")
-    search_fields = ("=uuid",)
-    list_select_related = ("event", "tenant")

@@ -1,4 +1,4 @@
-"""Public API: the Mailer (P3) and process cancellation (P7). Thin: parse, call a service,
+"""Public API: the Mailer (P3). Thin: parse, call a service,
 wrap the envelope."""
 
 from __future__ import annotations
@@ -9,20 +9,15 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Body, Header, Path, Router
 
 from doxie.core.auth import API_USER
-from doxie.core.envelopes import public_ok
 from doxie.core.errors import Invalid
 from doxie.core.schemas import TenantSlug, public_responses
 from doxie.messaging import services
-from doxie.messaging.schemas import CancelEnvelope, MailerOut
+from doxie.messaging.schemas import MailerOut
 
 router = Router(tags=["Public API: messaging"])
 
 EventSlug = Annotated[
     str, Path(description="The event slug", examples=["welcome_email"], max_length=100)
-]
-ProcessUuid = Annotated[
-    str, Path(description="The process UUID (from the Mailer, consent or injector response)",
-              examples=["9a5d8c73-fcb4-4a8a-9fd2-fbabb3c99838"])
 ]
 MAX_KEY_LENGTH = 255
 
@@ -85,19 +80,3 @@ def send_mail(
     if outcome.replayed:
         response["Idempotent-Replayed"] = "true"
     return outcome.status, outcome.body
-
-
-@router.post(
-    "/processes/{process_uuid}/cancel",
-    auth=API_USER,
-    response=public_responses({200: CancelEnvelope}),
-    summary="Cancel a process",
-    description="Cancels everything still pending in the process: queued messages are "
-    "never sent (a batch already being handed to the provider is reported as sent), later "
-    "journey steps and open inquiries end, and the `process_cancellation` webhook fires. "
-    "A process that already finished, or was cancelled before: 409. An unknown process, a "
-    "malformed UUID or another tenant's process: 404.",
-)
-def cancel_process(request: HttpRequest, tenant: TenantSlug, process_uuid: ProcessUuid):
-    data = services.cancel_process(tenant=request.auth.tenant, process_uuid=process_uuid)
-    return public_ok(data, process_uuid=data["process_uuid"])

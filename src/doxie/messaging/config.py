@@ -17,8 +17,9 @@ from typing import Any
 
 from django.db import transaction
 
-from doxie.messaging.models import EmailTemplate, Event, EventKind, RcsTemplate, SmsTemplate
+from doxie.messaging.models import EmailTemplate, RcsTemplate, SmsTemplate
 from doxie.messaging.rendering import syntax_error
+from doxie.processes.models import Event, EventKind
 from doxie.tenants.models import Tenant
 
 SECTION = "events"

@@ -1,10 +1,13 @@
-"""The delivery engine: drain one brand's due messages in batches through its provider.
+"""Message delivery on the core drain engine (``doxie.core.drain``): key = brand.
 
-A drain run holds one of the brand's ``DrainerLease`` slots and loops *claim -> send ->
-record* until nothing is due. A brand gets one slot per ``DOXIE_MESSAGING_DRAINER_RATE``
-(250) messages/second of its ``messages_per_second``, at most ``DOXIE_MESSAGING_MAX_DRAINERS``
-(4); each run paces itself at the brand's rate divided by its slots, so the brand's limit
-holds however many drainer jobs a burst starts, on however many worker processes. A run
+This module is messaging's ``DrainSpec``: its claim query and its per-batch step (send,
+record). Deferral, the budgeted loop with hand-over, wake-ups of future rows (retries,
+scheduled sends) and the sweep's shape are the engine's. A drain run holds one of the
+brand's ``DrainerLease`` slots and loops *claim -> send -> record* until nothing is due.
+A brand gets one slot per ``DOXIE_MESSAGING_DRAINER_RATE`` (250) messages/second of its
+``messages_per_second``, at most ``DOXIE_MESSAGING_MAX_DRAINERS`` (4); each run paces
+itself at the brand's rate divided by its slots, so the brand's limit holds however many
+drainer jobs a burst starts, on however many worker processes. A run
 that claims a full batch while slots are free defers one more drainer (fan-out), which is
 how a busy high-rate brand spreads over several worker processes and cores.
 
@@ -24,9 +27,10 @@ how a busy high-rate brand spreads over several worker processes and cores.
   guarded by the claim's lease token, so a run whose lease expired cannot overwrite a newer
   claim.
 
-A worker killed between claim and record leaves ``sending`` rows with an expired lease; the
-sweep requeues them (at-least-once: our id in Message-ID / CustomID / foreign_id lets the
-provider and recipients recognise a repeat).
+A retry or scheduled send due later gets a drainer scheduled at its due time (the engine's
+``wake_at``). A worker killed between claim and record leaves ``sending`` rows with an
+expired lease; the sweep requeues them (at-least-once: our id in Message-ID / CustomID /
+foreign_id lets the provider and recipients recognise a repeat).
 """
 
 from __future__ import annotations
@@ -36,7 +40,6 @@ import json
 import logging
 import math
 import random
-import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -44,12 +47,11 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
+from django.db.models import Exists, Min, OuterRef
 from django.utils import timezone
-from procrastinate import exceptions as procrastinate_exceptions
 
-from doxie.core.db import savepoint
-from doxie.core.jobs import app
+from doxie.core.drain import Batch, Drainer, DrainSpec, Run
 from doxie.messaging import queueing
 from doxie.messaging.models import Channel, DrainerLease, Message, MessageStatus
 from doxie.messaging.models import MessageStatusEvent as History
@@ -69,8 +71,6 @@ log = logging.getLogger("doxie.messaging")
 
 _MSG = Message._meta.db_table
 _PROCESS = "messaging_process"
-#: Retries due sooner than the sweep interval get their own delayed drainer.
-SWEEP_INTERVAL = timedelta(seconds=60)
 
 
 def _setting(name: str, default: Any) -> Any:
@@ -158,25 +158,6 @@ class Outcome:
 # --- database steps (sync; each its own transaction) ----------------------------------------
 
 
-def _fresh_connection() -> None:
-    """Workers keep one DB thread for hours: drop a dead or expired connection first
-    (skipped inside an atomic block: tests run the drain inside their transaction)."""
-    if not connection.in_atomic_block:
-        close_old_connections()
-
-
-def release_lease(brand_id: int, token: str) -> None:
-    _fresh_connection()
-    DrainerLease.objects.release(brand_id, token)
-
-
-def has_due(brand_id: int) -> bool:
-    _fresh_connection()
-    return Message.objects.filter(
-        brand_id=brand_id, status=MessageStatus.QUEUED, next_attempt_at__lte=timezone.now()
-    ).exists()
-
-
 _CLAIM_SQL = f"""
     WITH due AS (
         SELECT id FROM {_MSG}
@@ -199,7 +180,6 @@ def claim_batch(brand_id: int, token: str) -> Claim:
     from doxie.brands.models import Brand
     from doxie.brands.selectors import PART_ACCESSORS
 
-    _fresh_connection()
     brand = Brand.objects.select_related("tenant", *PART_ACCESSORS).filter(id=brand_id).first()
     if brand is None:
         return Claim()
@@ -230,13 +210,6 @@ def claim_batch(brand_id: int, token: str) -> Claim:
             ))
         cancel_messages(cancelled, at=now, reason="process cancelled")
     return Claim(brand, rows, bool(fetched), rate, len(fetched) == size, slots - held)
-
-
-def fan_out(brand_id: int) -> None:
-    """One more drainer for a busy brand with free slots (no-op when one already waits)."""
-    _fresh_connection()
-    with transaction.atomic():
-        queueing.defer_drain(brand_id)
 
 
 # Set-based writes: one statement per outcome kind, whatever the batch size. The lease token
@@ -296,7 +269,6 @@ def _returning(cursor: Any, sql: str, params: dict[str, Any]) -> set[int]:
 
 def record_results(brand: Any, token: str, outcomes: list[Outcome]) -> None:
     """Write the batch's outcomes in one transaction (see the module docstring)."""
-    _fresh_connection()
     now = timezone.now()
     limit = max_attempts()
     for o in outcomes:
@@ -353,24 +325,6 @@ def record_results(brand: Any, token: str, outcomes: list[Outcome]) -> None:
                        if o.row.id in sent_ids or o.row.id in failed_ids})
         if done:
             cursor.execute(_FINISH_SQL, {"now": now, "ids": done})
-        soonest = min((d for o, d in zip(retry, dues, strict=True) if o.row.id in retry_ids),
-                      default=None)
-        if soonest is not None and soonest - now < SWEEP_INTERVAL:
-            defer_retry_drain(brand.id, soonest - now)
-
-
-def defer_retry_drain(brand_id: int, delay: timedelta) -> None:
-    """A drainer scheduled for a soon-due retry. Its own queueing lock: a waiting scheduled
-    job must not block the immediate drainer that new messages defer."""
-    try:
-        with savepoint():
-            app.configure_task(
-                queueing.DRAIN_TASK, queueing_lock=queueing.drain_lock(brand_id) + ":retry",
-                schedule_in={"seconds": max(1, math.ceil(delay.total_seconds()))},
-                allow_unknown=True,
-            ).defer(brand_id=brand_id)
-    except procrastinate_exceptions.AlreadyEnqueued:
-        pass
 
 
 # --- sending (async; no database) -----------------------------------------------------------
@@ -461,7 +415,81 @@ async def send_batch(brand: Any, rows: list[Outgoing], bucket: TokenBucket) -> l
     return list(await asyncio.gather(*(one(row) for row in rows)))
 
 
-# --- the drain loop -------------------------------------------------------------------------
+# --- the spec on the core drain engine -----------------------------------------------------
+
+
+@transaction.atomic
+def release_expired_claims(limit: int = 10_000) -> int:
+    """``sending`` rows whose lease expired (their worker died) become due again.
+
+    The provider may already have accepted such a message; sending it again with the same
+    Message-ID / CustomID is the at-least-once price of never losing one.
+    """
+    now = timezone.now()
+    rows = list(
+        Message.objects.select_for_update(skip_locked=True)
+        .filter(status=MessageStatus.SENDING, claimed_until__lt=now)
+        .values_list("id", "tenant_id")[:limit]
+    )
+    if not rows:
+        return 0
+    Message.objects.filter(id__in=[i for i, _ in rows]).update(
+        status=MessageStatus.QUEUED, next_attempt_at=now, claimed_until=None, lease_token=None,
+        updated_at=now,
+    )
+    History.objects.bulk_create(
+        History(
+            tenant_id=tenant_id, message_id=message_id, status=MessageStatus.QUEUED,
+            occurred_at=now, detail={"reason": "claim expired (worker stopped); requeued"},
+        )
+        for message_id, tenant_id in rows
+    )
+    return len(rows)
+
+
+class BrandDrain(DrainSpec[int, Outgoing]):
+    """Messaging's part of the drain: claim a brand's due messages, send them, record."""
+
+    def time_budget(self) -> float:
+        return float(_setting("DOXIE_MESSAGING_DRAIN_BUDGET", 60.0))
+
+    def claim(self, run: Run[int]) -> Batch[Outgoing] | None:
+        claim = claim_batch(run.key, run.token)
+        if claim.brand is None:
+            return None  # every slot is busy (those runs loop until nothing is due), or gone
+        return Batch(claim.rows, claim.claimed_any, fan_out=claim.full and claim.free_slots > 0,
+                     context=claim)
+
+    async def process(self, run: Run[int], batch: Batch[Outgoing]) -> int:
+        claim: Claim = batch.context
+        bucket: TokenBucket | None = run.memo.get("bucket")
+        if bucket is None or bucket.rate != claim.rate:
+            bucket = run.memo["bucket"] = TokenBucket(claim.rate)
+        outcomes = await send_batch(claim.brand, batch.rows, bucket)
+        await sync_to_async(record_results)(claim.brand, run.token, outcomes)
+        return len(outcomes)
+
+    def release(self, run: Run[int]) -> None:
+        DrainerLease.objects.release(run.key, run.token)
+
+    def next_due(self, key: int) -> datetime | None:
+        return Message.objects.filter(brand_id=key, status=MessageStatus.QUEUED).aggregate(
+            due=Min("next_attempt_at"))["due"]
+
+    def release_expired(self, now: datetime) -> int:
+        return release_expired_claims()
+
+    def due_keys(self, now: datetime) -> list[int]:
+        """Brands with due messages (one index probe per brand)."""
+        from doxie.brands.models import Brand
+
+        due = Message.objects.filter(
+            brand=OuterRef("pk"), status=MessageStatus.QUEUED, next_attempt_at__lte=now
+        )
+        return list(Brand.objects.filter(Exists(due)).values_list("id", flat=True))
+
+
+DRAIN: Drainer[int, Outgoing] = Drainer(queueing.QUEUE, BrandDrain())
 
 
 async def drain_brand(brand_id: int, *, budget: float | None = None) -> int:
@@ -473,45 +501,4 @@ async def drain_brand(brand_id: int, *, budget: float | None = None) -> int:
     (``DOXIE_MESSAGING_DRAIN_BUDGET``, 60) the run hands over to a fresh drainer job, so a
     busy brand cannot hold a worker slot for ever.
     """
-    budget = float(_setting("DOXIE_MESSAGING_DRAIN_BUDGET", 60.0)) if budget is None else budget
-    deadline = time.monotonic() + budget
-    token = secrets.token_hex(16)
-    attempts = 0
-    bucket: TokenBucket | None = None
-    fanned_out = False
-    for _recheck in range(3):
-        while True:
-            claim = await sync_to_async(claim_batch)(brand_id, token)
-            if claim.brand is None:
-                return attempts  # every slot is busy, or the brand is gone
-            if not claim.claimed_any:
-                break
-            if claim.full and claim.free_slots > 0 and not fanned_out:
-                await sync_to_async(fan_out)(brand_id)
-                fanned_out = True
-            if bucket is None or bucket.rate != claim.rate:
-                bucket = TokenBucket(claim.rate)
-            if claim.rows:
-                outcomes = await send_batch(claim.brand, claim.rows, bucket)
-                await sync_to_async(record_results)(claim.brand, token, outcomes)
-                attempts += len(outcomes)
-            if time.monotonic() > deadline:
-                await sync_to_async(_hand_over)(brand_id, token)
-                return attempts
-        await sync_to_async(release_lease)(brand_id, token)
-        if not await sync_to_async(has_due)(brand_id):
-            return attempts
-    # Due rows we could not claim (locked by a concurrent transaction): try again shortly.
-    await sync_to_async(_retry_soon)(brand_id, token)
-    return attempts
-
-
-def _hand_over(brand_id: int, token: str) -> None:
-    release_lease(brand_id, token)
-    with transaction.atomic():
-        queueing.defer_drain(brand_id)
-
-
-def _retry_soon(brand_id: int, token: str) -> None:
-    release_lease(brand_id, token)
-    defer_retry_drain(brand_id, timedelta(seconds=5))
+    return await DRAIN.run(brand_id, budget=budget)

@@ -1,4 +1,6 @@
-"""Events and templates (configuration), processes and messages (the send ledger).
+"""Templates (configuration) and messages (the send ledger).
+
+Events and processes live in ``doxie.processes``; templates and messages point at them.
 
 Messages are rows with a state machine, drained in batches by workers (DESIGN.md): the row
 is the unit of delivery, its status history is append-only, and provider callbacks find it
@@ -14,43 +16,8 @@ from django.db import models
 from doxie.core.models import TenantOwned, TenantScopedManager
 
 
-class EventKind(models.TextChoices):
-    MAILER = "mailer"
-    INJECTOR = "injector"
-    SURVEY = "survey"
-    QR = "qr"
-
-
-class Event(TenantOwned):
-    """A configured trigger: the Mailer API sends every template of a mailer event."""
-
-    slug = models.SlugField(max_length=100)
-    name = models.CharField(max_length=200, blank=True)
-    kind = models.CharField(max_length=16, choices=EventKind.choices, default=EventKind.MAILER)
-    brand = models.ForeignKey("brands.Brand", on_delete=models.PROTECT, related_name="events")
-    # [{"name": "email", "required": true}, ...]
-    parameters = models.JSONField(default=list, blank=True)
-    # Slug of a consent purpose; when set, recipients need a confirmed consent for it.
-    required_consent_slug = models.CharField(max_length=100, blank=True, default="")
-    # QR events: defaults for P6 (target_url, valid_for_days); other kinds ignore it.
-    settings = models.JSONField(default=dict, blank=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["tenant", "slug"], name="uniq_event_slug")
-        ]
-        ordering = ["slug"]
-
-    def __str__(self) -> str:
-        return self.slug
-
-    @property
-    def required_parameters(self) -> list[str]:
-        return [p["name"] for p in self.parameters if p.get("required")]
-
-
 class TemplateBase(TenantOwned):
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="+")
+    event = models.ForeignKey("processes.Event", on_delete=models.CASCADE, related_name="+")
     name = models.CharField(max_length=200)
     position = models.PositiveIntegerField(default=0)
     # A Jinja2 expression rendered with the payload, e.g. "{{ email }}"
@@ -65,7 +32,9 @@ class TemplateBase(TenantOwned):
 
 
 class EmailTemplate(TemplateBase):
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="email_templates")
+    event = models.ForeignKey(
+        "processes.Event", on_delete=models.CASCADE, related_name="email_templates"
+    )
     sender = models.EmailField()
     sender_name = models.CharField(max_length=200, blank=True, default="")
     reply_to = models.CharField(max_length=500, blank=True, default="")
@@ -76,50 +45,20 @@ class EmailTemplate(TemplateBase):
 
 
 class SmsTemplate(TemplateBase):
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="sms_templates")
+    event = models.ForeignKey(
+        "processes.Event", on_delete=models.CASCADE, related_name="sms_templates"
+    )
     sender = models.CharField(max_length=32, blank=True, default="")
     text = models.TextField()
 
 
 class RcsTemplate(TemplateBase):
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="rcs_templates")
+    event = models.ForeignKey(
+        "processes.Event", on_delete=models.CASCADE, related_name="rcs_templates"
+    )
     sender = models.CharField(max_length=100, blank=True, default="")
     # seven.io RCS body without to/from: {"text": "...", "suggestions": [...]} etc.
     content = models.JSONField(default=dict)
-
-
-class ProcessKind(models.TextChoices):
-    MAILER = "mailer"
-    CONSENT = "consent"
-    INJECTOR = "injector"
-    SURVEY = "survey"
-    QR = "qr"
-
-
-class ProcessStatus(models.TextChoices):
-    ACTIVE = "active"
-    FINISHED = "finished"
-    CANCELLED = "cancelled"
-
-
-class Process(TenantOwned):
-    """Everything one API call started; the unit a client can cancel (P7)."""
-
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    kind = models.CharField(max_length=16, choices=ProcessKind.choices)
-    event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.SET_NULL)
-    original_payload = models.JSONField(default=dict, blank=True)
-    status = models.CharField(
-        max_length=16, choices=ProcessStatus.choices, default=ProcessStatus.ACTIVE
-    )
-    cancelled_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["tenant", "status"])]
-
-    def __str__(self) -> str:
-        return str(self.uuid)
 
 
 class Channel(models.TextChoices):
@@ -146,9 +85,13 @@ class MessageStatus(models.TextChoices):
 
 class Message(TenantOwned):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    process = models.ForeignKey(Process, on_delete=models.CASCADE, related_name="messages")
+    process = models.ForeignKey(
+        "processes.Process", on_delete=models.CASCADE, related_name="messages"
+    )
     brand = models.ForeignKey("brands.Brand", on_delete=models.PROTECT, related_name="+")
-    event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.SET_NULL)
+    event = models.ForeignKey(
+        "processes.Event", null=True, blank=True, on_delete=models.SET_NULL
+    )
     channel = models.CharField(max_length=8, choices=Channel.choices)
     template_name = models.CharField(max_length=200, blank=True, default="")
     recipient = models.CharField(max_length=320)

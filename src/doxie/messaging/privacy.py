@@ -15,7 +15,8 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from doxie.messaging.models import Message, MessageStatus, MessageStatusEvent, Process
+from doxie.messaging.models import Message, MessageStatus, MessageStatusEvent
+from doxie.processes.models import Process
 
 _MSG = Message._meta.db_table
 _UNSENT = (MessageStatus.QUEUED, MessageStatus.SENDING)

@@ -2,69 +2,23 @@
 
 Call inside the caller's ``transaction.atomic()``: the rows and the drainer job commit or
 vanish together. One drainer per brand is kept pending through a queueing lock, so a burst of
-10 000 messages defers one job, not 10 000.
+10 000 messages defers one job, not 10 000 (the core drain engine's ``DrainQueue``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
-from django.db import connection
 from django.utils import timezone
-from procrastinate import exceptions as procrastinate_exceptions
 
-from doxie.core.db import savepoint
-from doxie.core.jobs import app
-from doxie.messaging.models import (
-    Channel,
-    Message,
-    MessageStatus,
-    MessageStatusEvent,
-    Process,
-    ProcessKind,
+from doxie.core.drain import DrainQueue
+from doxie.messaging.models import Channel, Message, MessageStatus, MessageStatusEvent
+from doxie.processes.models import Process
+
+#: The brand drainer's task and queueing lock (both stored in the jobs table: keep them).
+QUEUE: DrainQueue[int] = DrainQueue(
+    task_name="messaging.drain_brand", lock_prefix="messaging.drain", key_arg="brand_id"
 )
-
-DRAIN_TASK = "messaging.drain_brand"
-
-
-def drain_lock(brand_id: int) -> str:
-    return f"messaging.drain:{brand_id}"
-
-
-_PENDING_DRAINER = (
-    "SELECT EXISTS (SELECT 1 FROM procrastinate_jobs WHERE queueing_lock = %s "
-    "AND status = 'todo')"
-)
-
-
-def defer_drain(brand_id: int) -> None:
-    """Make sure a drainer for the brand is pending (no-op when one already is).
-
-    During a burst a drainer is nearly always pending already: one indexed look-up answers
-    that, instead of a savepoint, a deferral that fails on the queueing lock's unique index
-    and a rollback (plus an error line in the PostgreSQL log) on every request. The deferral
-    below still handles the race where two requests both see no pending drainer.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(_PENDING_DRAINER, [drain_lock(brand_id)])
-        if cursor.fetchone()[0]:
-            return
-    try:
-        with savepoint():  # savepoint: a lock conflict must not poison the caller
-            app.configure_task(
-                DRAIN_TASK, queueing_lock=drain_lock(brand_id), allow_unknown=True
-            ).defer(brand_id=brand_id)
-    except procrastinate_exceptions.AlreadyEnqueued:
-        pass
-
-
-def create_process(
-    *, tenant, kind: str = ProcessKind.MAILER, event=None, original_payload: Any = None
-) -> Process:
-    return Process.objects.create(
-        tenant=tenant, kind=kind, event=event, original_payload=original_payload or {}
-    )
 
 
 def build_email(
@@ -108,7 +62,7 @@ def enqueue(messages: Iterable[Message]) -> list[Message]:
 
     Messages whose status is already set to something else (``suppressed``) are stored as
     the record of a decision but are not queued. A queued message is due at once unless the
-    caller set a later ``next_attempt_at`` (a scheduled send; the periodic sweep wakes it).
+    caller set a later ``next_attempt_at`` (a scheduled send: its drainer is scheduled then).
     """
     rows = insert_messages(messages)
     wake_drainers(rows)
@@ -143,6 +97,9 @@ def insert_messages(messages: Iterable[Message]) -> list[Message]:
 
 
 def wake_drainers(rows: Iterable[Message]) -> None:
-    """Defer one drainer per brand that has newly queued rows (no-op when one waits)."""
-    for brand_id in sorted({row.brand_id for row in rows if row.status == MessageStatus.QUEUED}):
-        defer_drain(brand_id)
+    """One drainer per brand that has newly queued rows (no-op when one waits): now for
+    rows due now, at their due time for rows scheduled later."""
+    QUEUE.wake(
+        (row.brand_id, row.next_attempt_at or timezone.now())
+        for row in rows if row.status == MessageStatus.QUEUED
+    )

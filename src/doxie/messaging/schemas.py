@@ -1,11 +1,9 @@
-"""Schemas of the Mailer (P3) and process cancellation (P7) for the served OpenAPI document."""
+"""Schemas of the Mailer (P3) for the served OpenAPI document."""
 
 from __future__ import annotations
 
 from ninja import Schema
 from pydantic import ConfigDict, Field
-
-from doxie.core.schemas import public_envelope
 
 PROCESS_UUID_EXAMPLE = "9a5d8c73-fcb4-4a8a-9fd2-fbabb3c99838"
 
@@ -66,14 +64,3 @@ class MailerOut(Schema):
         description="RCS templates of the event (not in the original contract; empty when "
         "the event has none).",
     )
-
-
-class CancelOut(Schema):
-    process_uuid: str = Field(examples=[PROCESS_UUID_EXAMPLE])
-    status: str = Field(examples=["cancelled"])
-    cancelled_messages: int = Field(
-        examples=[2], description="Queued messages that will now never be sent."
-    )
-
-
-CancelEnvelope = public_envelope(CancelOut, "ProcessCancelEnvelope")

@@ -2,32 +2,24 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from doxie.core.errors import NotFound
+from django.db.models import Prefetch
+
 from doxie.messaging.models import (
     EmailTemplate,
-    Event,
     Message,
-    Process,
+    MessageStatusEvent,
     RcsTemplate,
     SmsTemplate,
     Suppression,
 )
+from doxie.processes.models import Event, Process
 
 if TYPE_CHECKING:
     from doxie.tenants.models import Tenant
-
-
-def get_event(tenant: Tenant, slug: str) -> Event:
-    """The tenant's event with its brand, or 404 (another tenant's slug is just as unknown)."""
-    event = Event.objects.for_tenant(tenant).select_related("brand").filter(slug=slug).first()
-    if event is None:
-        raise NotFound(f"Event '{slug}' not found")
-    return event
 
 
 @dataclass
@@ -49,23 +41,6 @@ def event_templates(event: Event) -> EventTemplates:
     )
 
 
-def parse_process_uuid(raw: str) -> uuid.UUID:
-    """A malformed UUID names no process: 404, like an unknown one."""
-    try:
-        return uuid.UUID(str(raw))
-    except ValueError:
-        raise NotFound("Process not found") from None
-
-
-def get_process(tenant: Tenant, process_uuid: str) -> Process:
-    process = (
-        Process.objects.for_tenant(tenant).filter(uuid=parse_process_uuid(process_uuid)).first()
-    )
-    if process is None:
-        raise NotFound("Process not found")
-    return process
-
-
 def suppressed(tenant: Tenant, addresses: Iterable[str]) -> dict[str, str]:
     """``{address: reason}`` for the given (normalised, lower-case) addresses; one query."""
     wanted = list(dict.fromkeys(addresses))
@@ -80,3 +55,53 @@ def suppressed(tenant: Tenant, addresses: Iterable[str]) -> dict[str, str]:
 
 def process_messages(tenant: Tenant, process: Process):
     return Message.objects.for_tenant(tenant).filter(process=process).order_by("id")
+
+
+def _masked(recipient: str) -> str:
+    """Enough to recognise an address in the process view, not enough to harvest it:
+    ``m***@example.com``, ``+49*******567``; a pseudonymized one says so."""
+    if recipient.startswith("pseudonym:"):
+        return "(pseudonymized)"
+    local, at, domain = recipient.partition("@")
+    if at:
+        return f"{local[:1]}***@{domain}"
+    if len(recipient) > 6:
+        return recipient[:3] + "*" * (len(recipient) - 6) + recipient[-3:]
+    return "*" * len(recipient)
+
+
+def describe_process_messages(process: Process) -> list[dict[str, Any]]:
+    """The process view's ``messages``: every message of the process with its status
+    history, oldest first. Two queries however many messages and status rows."""
+    history = Prefetch(
+        "status_events",
+        queryset=MessageStatusEvent.objects.order_by("occurred_at", "id").only(
+            "message_id", "status", "occurred_at", "source", "detail"
+        ),
+    )
+    messages = (
+        Message.objects.filter(tenant_id=process.tenant_id, process_id=process.pk)
+        .order_by("id")
+        .only("id", "channel", "template_name", "recipient", "status", "status_reason",
+              "provider", "created_at", "sent_at")
+        .prefetch_related(history)
+    )
+    return [
+        {
+            "message_id": m.id,
+            "channel": m.channel,
+            "template_name": m.template_name,
+            "recipient": _masked(m.recipient),
+            "status": m.status,
+            "status_reason": m.status_reason,
+            "provider": m.provider or None,
+            "created_at": m.created_at,
+            "sent_at": m.sent_at,
+            "status_history": [
+                {"status": e.status, "occurred_at": e.occurred_at, "source": e.source,
+                 "reason": (e.detail or {}).get("reason")}
+                for e in m.status_events.all()
+            ],
+        }
+        for m in messages
+    ]

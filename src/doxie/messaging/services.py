@@ -1,4 +1,5 @@
-"""Messaging use cases: the Mailer (P3), cancelling a process (P7), the suppression list.
+"""Messaging use cases: the Mailer (P3), cancelling a process's messages (P7), the
+suppression list.
 
 Each use case is one transaction: the process, its messages, their first status rows, the
 tracked links, the idempotency record and the drainer deferral commit together or vanish
@@ -11,11 +12,9 @@ rows are built in memory and written with one bulk INSERT per table.
 from __future__ import annotations
 
 import hashlib
-import importlib
-import importlib.util
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -28,21 +27,20 @@ from doxie.messaging import queueing, rendering, selectors
 from doxie.messaging.models import (
     Channel,
     EmailTemplate,
-    Event,
-    EventKind,
     IdempotencyRecord,
     Message,
     MessageStatus,
     MessageStatusEvent,
-    Process,
-    ProcessKind,
-    ProcessStatus,
     RcsTemplate,
     SmsTemplate,
     Suppression,
     TrackedLink,
 )
+from doxie.processes import selectors as process_selectors
+from doxie.processes import services as process_services
+from doxie.processes.models import Event, EventKind, Process, ProcessKind, ProcessStatus
 from doxie.tenants.models import Tenant
+from doxie.webhooks.events import MessageSent
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 #: Result list of each template kind in the Mailer response.
@@ -51,19 +49,6 @@ GROUPS = {
     Channel.SMS: "sent_sms_templates",
     Channel.RCS: "sent_rcs_templates",
 }
-#: Other apps' cancellation steps for P7, called in the cancel transaction as
-#: ``fn(process=..., at=...) -> int``. Listed explicitly (no signals); a module that is not
-#: installed yet is skipped.
-PROCESS_CANCELLERS: tuple[str, ...] = (
-    "doxie.consents.services.cancel_process_consents",
-    "doxie.journeys.services.cancel_process_steps",
-    "doxie.surveys.services.cancel_process_inquiries",
-    "doxie.qrcodes.services.cancel_process_codes",
-)
-
-
-def iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 # --- the Mailer -------------------------------------------------------------------------------
@@ -232,7 +217,7 @@ def _build(plan: _Plan, draft: _Draft, process: Process, event: Event) -> Messag
 
 
 def _send_event(tenant: Tenant, event_slug: str, payload: dict[str, Any]) -> dict[str, Any]:
-    event = selectors.get_event(tenant, event_slug)
+    event = process_selectors.get_event(tenant, event_slug)
     _check_event(event, payload)
     templates = selectors.event_templates(event)
     context = dict(payload)
@@ -246,7 +231,7 @@ def _send_event(tenant: Tenant, event_slug: str, payload: dict[str, Any]) -> dic
         d.status == MessageStatus.QUEUED for plan in plans for d in plan.drafts
     )
     now = timezone.now()
-    process = Process.objects.create(
+    process = process_services.create_process(
         tenant=tenant, kind=ProcessKind.MAILER, event=event, original_payload=payload,
         status=ProcessStatus.ACTIVE if anything_queued else ProcessStatus.FINISHED,
         finished_at=None if anything_queued else now,
@@ -350,27 +335,6 @@ def _pending(process: Process) -> bool:
     ).exists()
 
 
-def _canceller(path: str) -> Any:
-    """The function at ``path``, or None while its app is not installed."""
-    module_name, _, function = path.rpartition(".")
-    try:
-        spec = importlib.util.find_spec(module_name)
-    except ModuleNotFoundError:
-        spec = None
-    if spec is None:
-        return None
-    return getattr(importlib.import_module(module_name), function, None)
-
-
-def _run_cancellers(process: Process, at: datetime) -> int:
-    total = 0
-    for path in PROCESS_CANCELLERS:
-        canceller = _canceller(path)
-        if canceller is not None:
-            total += int(canceller(process=process, at=at) or 0)
-    return total
-
-
 def cancel_messages(messages: list[Message], *, at: datetime, reason: str) -> int:
     """Cancel not-yet-sent messages with a history row each (no status webhook: the process
     cancellation is the notification). Call with the rows locked."""
@@ -390,81 +354,55 @@ def cancel_messages(messages: list[Message], *, at: datetime, reason: str) -> in
     return len(messages)
 
 
-@transaction.atomic
-def cancel_process(*, tenant: Tenant, process_uuid: str) -> dict[str, Any]:
-    """P7: queued messages are cancelled, other apps cancel their pending steps, and the
-    ``process_cancellation`` webhook is queued. A message a drainer has already claimed is
-    re-checked under lock before it is handed to the provider, so it is not sent either.
-    """
-    from doxie.webhooks.services import emit
-
-    found = selectors.get_process(tenant, process_uuid)
-    process = Process.objects.select_for_update().get(pk=found.pk)
-    if process.status == ProcessStatus.CANCELLED:
-        raise Conflict("The process is already cancelled")
-    if process.status == ProcessStatus.FINISHED or (
-        process.kind == ProcessKind.MAILER and not _pending(process)
-    ):
-        raise Conflict("The process is already finished; nothing is left to cancel")
-    now = timezone.now()
+def cancel_process_messages(*, process: Process, at: datetime) -> int:
+    """Cancel the process's queued messages (any process kind that sends messages calls
+    this from its canceller). Runs in the P7 transaction with the process row locked."""
     queued = Message.objects.select_for_update().filter(
         process=process, status=MessageStatus.QUEUED
     )
-    cancelled = cancel_messages(list(queued.only("id", "tenant_id")), at=now,
-                                reason="process cancelled")
-    _run_cancellers(process, now)
-    process.status = ProcessStatus.CANCELLED
-    process.cancelled_at = now
-    process.save(update_fields=["status", "cancelled_at", "updated_at"])
-    emit(
-        tenant=tenant,
-        event="process_cancellation",
-        data={"process_uuid": str(process.uuid), "cancellation_timestamp": iso(now)},
-        original_payload=process.original_payload,
-        process_id=str(process.uuid),
-    )
-    return {
-        "process_uuid": str(process.uuid),
-        "status": ProcessStatus.CANCELLED.value,
-        "cancelled_messages": cancelled,
-    }
+    return cancel_messages(list(queued.only("id", "tenant_id")), at=at,
+                           reason="process cancelled")
+
+
+def cancel_mailer_process(*, process: Process, at: datetime) -> dict[str, int]:
+    """P7's canceller for mailer processes (registered in ``MessagingConfig.ready``): a
+    mailer process with no message left to send is finished, whatever its status says."""
+    if not _pending(process):
+        raise Conflict("The process is already finished; nothing is left to cancel")
+    return {"messages": cancel_process_messages(process=process, at=at)}
 
 
 def emit_sent(brand: Any, sent: list[tuple[int, Any, datetime]]) -> None:
-    """``message_sent`` (the seed's payload) for ``(message id, SendResult, sent at)``
-    triples, in the caller's transaction; one query when nobody listens."""
-    from doxie.webhooks.models import EVENT_TYPES
+    """``message_sent`` for ``(message id, SendResult, sent at)`` triples, in the caller's
+    transaction, as one ``emit_many``; one query when nobody listens."""
     from doxie.webhooks.selectors import endpoints
-    from doxie.webhooks.services import emit
+    from doxie.webhooks.services import emit_many
 
-    if not sent or not endpoints(brand.tenant).filter(type=EVENT_TYPES["message_sent"]).exists():
+    if not sent or not endpoints(brand.tenant).filter(type=MessageSent.ENDPOINT_TYPE).exists():
         return
     by_id = {message_id: (result, at) for message_id, result, at in sent}
+    events = []
     for message in Message.objects.filter(id__in=list(by_id)).select_related("process", "event"):
         result, at = by_id[message.id]
         ids = list(dict.fromkeys(result.recipient_message_ids.values())) or (
             [result.provider_message_id] if result.provider_message_id else []
         )
-        emit(
-            tenant=brand.tenant,
-            event="message_sent",
-            data={
-                "process_id": str(message.process.uuid),
-                "message_type": message.channel,
-                "message_id": message.id,
-                "recipient_specific_message_ids": ids,
-                "recipient": message.recipient,
-                "subject": message.subject or None,
-                "text": message.text or None,
-                "html": message.html or None,
-                "original_brand_slug": brand.slug,
-                "original_tenant_slug": brand.tenant.slug,
-                "original_event_slug": message.event.slug if message.event else None,
-                "timestamp": iso(at),
-            },
-            original_payload=message.process.original_payload,
+        events.append(MessageSent(
             process_id=str(message.process.uuid),
-        )
+            message_type=message.channel,
+            message_id=message.id,
+            recipient_specific_message_ids=tuple(ids),
+            recipient=message.recipient,
+            subject=message.subject or None,
+            text=message.text or None,
+            html=message.html or None,
+            original_brand_slug=brand.slug,
+            original_tenant_slug=brand.tenant.slug,
+            original_event_slug=message.event.slug if message.event else None,
+            timestamp=at,
+            original_payload=message.process.original_payload,
+        ))
+    emit_many(tenant=brand.tenant, events=events)
 
 
 # --- suppression list -------------------------------------------------------------------------

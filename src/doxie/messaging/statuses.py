@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from doxie.core.db import savepoint
 from doxie.messaging.models import Message, MessageStatus, MessageStatusEvent
+from doxie.webhooks.events import MessageStatusUpdate
 
 S = MessageStatus
 # Positive progress of a delivered message.
@@ -38,20 +39,21 @@ def may_advance(current: str, new: str) -> bool:
     return PROGRESS_RANK[new] > PROGRESS_RANK[current]
 
 
-def status_payload(message: Message, status: str, occurred_at: datetime) -> dict[str, Any]:
-    """The seed's ``message_status_update`` body (``original_payload`` added by emit)."""
+def status_event(message: Message, status: str, occurred_at: datetime) -> MessageStatusUpdate:
+    """The ``message_status_update`` notification for a move of ``message`` to ``status``."""
     recipient_ids = message.recipient_message_ids or {}
-    return {
-        "process_id": str(message.process.uuid),
-        "message_type": message.channel,
-        "message_id": message.id,
-        "recipient_specific_message_id": recipient_ids.get(message.recipient)
+    return MessageStatusUpdate(
+        process_id=str(message.process.uuid),
+        message_type=message.channel,
+        message_id=message.id,
+        recipient_specific_message_id=recipient_ids.get(message.recipient)
         or message.provider_message_id
         or None,
-        "recipient": message.recipient,
-        "status": status,
-        "timestamp": occurred_at.isoformat().replace("+00:00", "Z"),
-    }
+        recipient=message.recipient,
+        status=status,
+        timestamp=occurred_at,
+        original_payload=message.process.original_payload,
+    )
 
 
 @transaction.atomic
@@ -96,11 +98,5 @@ def record_status(
     locked.save(update_fields=["status", "status_reason", "updated_at"])
     message.status = status
     if emit:
-        emit_webhook(
-            tenant=locked.tenant,
-            event="message_status_update",
-            data=status_payload(locked, status, occurred_at),
-            original_payload=locked.process.original_payload,
-            process_id=str(locked.process.uuid),
-        )
+        emit_webhook(tenant=locked.tenant, event=status_event(locked, status, occurred_at))
     return True

@@ -21,7 +21,6 @@ Why it is built this way:
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from urllib.parse import urlsplit
 
 from django.db import transaction
@@ -34,6 +33,7 @@ from django.views.decorators.http import require_http_methods
 from doxie.core.views import not_found
 from doxie.messaging.models import Message, MessageStatus, TrackedLink
 from doxie.messaging.statuses import record_status
+from doxie.webhooks.events import LinkClicked
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 #: Messages of the process that never reached anyone are not "recipients who received it".
@@ -47,10 +47,6 @@ def is_redirectable(url: str) -> bool:
     except ValueError:
         return False
     return parts.scheme in ("http", "https") and bool(parts.netloc)
-
-
-def _timestamp(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _recipients(message: Message) -> str:
@@ -90,20 +86,15 @@ def record_click(token: str) -> TrackedLink | None:
         )
     process = message.process
     event = message.event or process.event
-    emit(
-        tenant=link.tenant,
-        event="link_clicked",
-        data={
-            "process_id": str(process.uuid),
-            "url": link.url,
-            "recipients": _recipients(message),
-            "original_tenant_slug": link.tenant.slug,
-            "original_event_slug": event.slug if event else None,
-            "timestamp": _timestamp(now),
-        },
-        original_payload=process.original_payload,
+    emit(tenant=link.tenant, event=LinkClicked(
         process_id=str(process.uuid),
-    )
+        url=link.url,
+        recipients=_recipients(message),
+        original_tenant_slug=link.tenant.slug,
+        original_event_slug=event.slug if event else None,
+        timestamp=now,
+        original_payload=process.original_payload,
+    ))
     return link
 
 

@@ -94,23 +94,3 @@ class RcsProvider(Protocol):
     async def send_rcs(self, message: RcsMessage) -> SendResult: ...
 
     async def aclose(self) -> None: ...
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """Parse a ``Retry-After`` header given in seconds or as an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    from datetime import UTC, datetime
-    from email.utils import parsedate_to_datetime
-
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())

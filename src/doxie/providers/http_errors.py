@@ -23,12 +23,8 @@ from typing import Any
 
 import httpx
 
-from doxie.providers.base import (
-    PermanentError,
-    ProviderError,
-    RetryableError,
-    retry_after_seconds,
-)
+from doxie.core.retry_after import parse_retry_after
+from doxie.providers.base import PermanentError, ProviderError, RetryableError
 
 #: Shared default for pooled provider clients: a dead host fails fast, a slow one within 15 s.
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
@@ -118,7 +114,7 @@ def _from_response(response: httpx.Response, *, provider: str, detail: str | Non
         return RetryableError(
             reason,
             status=status,
-            retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
         )
     return PermanentError(reason, status=status)
 

@@ -74,7 +74,7 @@ class QrEventConfigAdmin(TenantScopedAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "event":
-            from doxie.messaging.models import Event
+            from doxie.processes.models import Event
 
             events = Event.objects.filter(kind=config.QR_KIND)
             if not request.user.is_superuser:

@@ -21,6 +21,8 @@ from doxie.core.http import validate_url_syntax
 from doxie.qrcodes.models import ErrorCorrection, QrEventConfig
 
 SECTION = "events"
+#: Registered as a part of ``events`` (run whenever the document has ``events``).
+PART = "events.qr"
 QR_KIND = "qr"
 _COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
@@ -124,7 +126,7 @@ def values(qr: dict[str, Any]) -> dict[str, Any]:
 
 def apply(tenant: Any, document: Any, *, dry_run: bool) -> list[str]:
     """Create or update each QR event's settings; runs after the events were applied."""
-    from doxie.messaging.models import Event
+    from doxie.processes.models import Event
 
     wanted = {
         item["slug"]: item["qr"] for item in _events(document)

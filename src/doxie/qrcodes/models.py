@@ -25,7 +25,7 @@ class QrEventConfig(TenantOwned):
     """The ``qr`` section of an event of kind ``qr``: P6's defaults and the image style."""
 
     event = models.OneToOneField(
-        "messaging.Event", on_delete=models.CASCADE, related_name="qr_config"
+        "processes.Event", on_delete=models.CASCADE, related_name="qr_config"
     )
     target_url = models.CharField(max_length=2048, blank=True, default="")
     # Validity of a new code in days; NULL: codes never expire unless P6 says so.
@@ -53,9 +53,9 @@ class QrCode(TenantOwned):
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     process = models.OneToOneField(
-        "messaging.Process", on_delete=models.CASCADE, related_name="qr_code"
+        "processes.Process", on_delete=models.CASCADE, related_name="qr_code"
     )
-    event = models.ForeignKey("messaging.Event", on_delete=models.PROTECT, related_name="+")
+    event = models.ForeignKey("processes.Event", on_delete=models.PROTECT, related_name="+")
     target_url = models.CharField(max_length=2048)
     expired_url = models.CharField(max_length=2048, blank=True, default="")
     valid_until = models.DateTimeField(null=True, blank=True)

@@ -30,7 +30,8 @@ from doxie.core.jobs import app
 from doxie.qrcodes import detection
 from doxie.qrcodes.models import QrCode, QrScan, ScanStatus
 from doxie.qrcodes.services import status_of
-from doxie.webhooks.models import EndpointType, WebhookEndpoint
+from doxie.webhooks.events import QrCodeScanned
+from doxie.webhooks.models import WebhookEndpoint
 
 NOTIFY_TASK = "qrcodes.notify"
 
@@ -127,7 +128,7 @@ def record_scan(
         "uuid": code_uuid, "now": timezone.now(), "human": 0 if bot else 1,
         "ua": user_agent, "referrer": detection.clip(referrer),
         "full_ip": detection.truncated_ip(ip, full=True), "short_ip": detection.truncated_ip(ip),
-        "bot": bot, "preview": preview, "type": EndpointType.QR_CODE_SCANNED.value,
+        "bot": bot, "preview": preview, "type": QrCodeScanned.ENDPOINT_TYPE,
     }
     # savepoint=False: inside a caller's transaction (tests) no SAVEPOINT round trips; an
     # error here is never caught and carried on from, so the caller's rollback is right.

@@ -14,21 +14,21 @@ from django.db import transaction
 from django.utils import timezone
 
 from doxie.core.errors import FieldError, Invalid
-from doxie.messaging import queueing
-from doxie.messaging import selectors as messaging_selectors
-from doxie.messaging.models import EventKind, ProcessKind
+from doxie.core.timefmt import isoformat_z
+from doxie.processes import selectors as process_selectors
+from doxie.processes import services as process_services
+from doxie.processes.models import EventKind, ProcessKind
 from doxie.qrcodes import config
 from doxie.qrcodes.models import QrCode, QrEventConfig, QrScan, ScanStatus
 from doxie.tenants.models import Tenant
+from doxie.webhooks.events import QrCodeScanned
 
 #: Keys of the P6 payload that override the event's defaults (the rest is free-form).
 OVERRIDES = ("target_url", "valid_until")
 
 
 def iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return isoformat_z(value) if value is not None else None
 
 
 def _blank(value: Any) -> bool:
@@ -82,7 +82,7 @@ def create_code(*, tenant: Tenant, event_slug: str, payload: dict[str, Any]) -> 
     the whole payload is kept as the process's original payload (the webhook's
     ``original_payload``).
     """
-    event = messaging_selectors.get_event(tenant, event_slug)
+    event = process_selectors.get_event(tenant, event_slug)
     qr = QrEventConfig.objects.filter(event=event).first()
     _check_payload(event, qr, payload)
     now = timezone.now()
@@ -92,7 +92,7 @@ def create_code(*, tenant: Tenant, event_slug: str, payload: dict[str, Any]) -> 
         valid_until = (now + timedelta(days=qr.valid_for_days)).replace(microsecond=0)
     else:
         valid_until = None
-    process = queueing.create_process(
+    process = process_services.create_process(
         tenant=tenant, kind=ProcessKind.QR, event=event, original_payload=payload
     )
     return QrCode.objects.create(
@@ -104,12 +104,13 @@ def create_code(*, tenant: Tenant, event_slug: str, payload: dict[str, Any]) -> 
     )
 
 
-def cancel_process_codes(*, process: Any, at: datetime) -> int:
-    """P7's step for QR processes: the code answers 410 (or ``expired_url``) from now on.
-    Runs inside the cancel transaction."""
-    return QrCode.objects.filter(process=process, cancelled_at__isnull=True).update(
+def cancel_qr_process(*, process: Any, at: datetime) -> dict[str, int]:
+    """P7's canceller for QR processes (registered in ``QrcodesConfig.ready``): the code
+    answers 410 (or ``expired_url``) from now on. Runs inside the cancel transaction."""
+    cancelled = QrCode.objects.filter(process=process, cancelled_at__isnull=True).update(
         cancelled_at=at, updated_at=at
     )
+    return {"qr_codes": cancelled}
 
 
 def status_of(code: QrCode, now: datetime | None = None) -> str:
@@ -121,14 +122,15 @@ def status_of(code: QrCode, now: datetime | None = None) -> str:
     return ScanStatus.ACTIVE
 
 
-def scanned_payload(scan: QrScan, code: QrCode, process_uuid: str) -> dict[str, Any]:
-    """The seed's ``qr_code_scanned`` body (without ``original_payload``, which the webhook
-    layer adds for endpoints that ask for it). A cancelled code reports ``expired``."""
-    return {
-        "process_id": process_uuid,
-        "target_url": code.target_url,
-        "valid_until": iso(code.valid_until),
-        "qr_code_uuid": str(code.uuid),
-        "timestamp": iso(scan.scanned_at),
-        "status": "active" if scan.status == ScanStatus.ACTIVE else "expired",
-    }
+def scanned_event(scan: QrScan, code: QrCode, process: Any) -> QrCodeScanned:
+    """The seed's ``qr_code_scanned`` for one scan (``original_payload`` goes only to the
+    endpoints that ask for it). A cancelled code reports ``expired``."""
+    return QrCodeScanned(
+        process_id=str(process.uuid),
+        target_url=code.target_url,
+        valid_until=code.valid_until,
+        qr_code_uuid=str(code.uuid),
+        timestamp=scan.scanned_at,
+        status="active" if scan.status == ScanStatus.ACTIVE else "expired",
+        original_payload=process.original_payload,
+    )

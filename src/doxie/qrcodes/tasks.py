@@ -39,7 +39,7 @@ def notify_pending(tenant_id: int, *, batch_size: int = NOTIFY_BATCH, max_batche
     """Emit ``qr_code_scanned`` for the tenant's pending scans, oldest first; returns how
     many scans were handled. Concurrent notifiers skip each other's locked rows."""
     from doxie.tenants.models import Tenant
-    from doxie.webhooks.services import Event, emit_many
+    from doxie.webhooks.services import emit_many
 
     tenant = Tenant.objects.filter(id=tenant_id).first()
     if tenant is None:
@@ -55,13 +55,8 @@ def notify_pending(tenant_id: int, *, batch_size: int = NOTIFY_BATCH, max_batche
             )
             if not scans:
                 break
-            emit_many(tenant=tenant, event="qr_code_scanned", items=[
-                Event(
-                    data=services.scanned_payload(s, s.code, str(s.code.process.uuid)),
-                    original_payload=s.code.process.original_payload,
-                    process_id=str(s.code.process.uuid),
-                )
-                for s in scans
+            emit_many(tenant=tenant, events=[
+                services.scanned_event(s, s.code, s.code.process) for s in scans
             ])
             QrScan.objects.filter(id__in=[s.id for s in scans]).update(
                 notify_pending=False, updated_at=timezone.now()

@@ -174,7 +174,7 @@ def create_admin(
     return user, password
 
 
-DOXIE_APPS = ("tenants", "brands", "webhooks", "messaging", "consents", "inbound")
+DOXIE_APPS = ("tenants", "brands", "webhooks", "processes", "messaging", "consents", "inbound")
 # Tenant admins manage their tenant's data, never tenants or memberships themselves.
 _RESERVED = {"add_tenant", "delete_tenant", "add_membership", "change_membership",
              "delete_membership"}

@@ -1,6 +1,9 @@
-"""The delivery engine: drain one endpoint's due interactions in batches.
+"""Webhook delivery on the core drain engine (``doxie.core.drain``): key = endpoint.
 
-One drain run loops *claim → send → record* until nothing is due:
+This module is webhooks' ``DrainSpec``: its claim query and its per-batch step (send,
+record). Deferral, the budgeted loop with hand-over, scheduled wake-ups for retries and the
+sweep's shape are the engine's. One drain run loops *claim → send → record* until nothing is
+due:
 
 * **claim** (one statement, own transaction): up to ``batch`` due rows of the endpoint,
   oldest first, ``FOR UPDATE SKIP LOCKED`` so concurrent drainers never share a row; they
@@ -11,7 +14,8 @@ One drain run loops *claim → send → record* until nothing is due:
 * **record** (one transaction): every attempt is written to its row (latest result plus an
   ``attempts`` history entry), guarded by the lease token so a late result of a worker whose
   lease expired cannot overwrite a newer claim. Failures are rescheduled on the Standard
-  Webhooks schedule; 410 and five days of nothing but failures deactivate the endpoint.
+  Webhooks schedule (the engine schedules a drainer at the soonest retry); 410 and five
+  days of nothing but failures deactivate the endpoint.
 
 A worker killed between claim and record leaves ``delivering`` rows with an expired lease;
 the sweep makes them due again (at-least-once delivery; receivers dedupe on ``webhook-id``).
@@ -26,18 +30,25 @@ import logging
 import math
 import random
 import secrets
-import time
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
+from django.db.models import Exists, Min, OuterRef, Q
 from django.utils import timezone
 
+from doxie.core.drain import Batch, Drainer, DrainSpec, Run
 from doxie.core.http import SafeClient
-from doxie.webhooks.dispatch import defer_drainers, drain_lock
-from doxie.webhooks.models import PING_EVENT, WebhookEndpoint, WebhookInteraction
+from doxie.core.timefmt import isoformat_z
+from doxie.webhooks.dispatch import QUEUE
+from doxie.webhooks.models import (
+    PING_EVENT,
+    InteractionStatus,
+    WebhookEndpoint,
+    WebhookInteraction,
+)
 from doxie.webhooks.sender import (
     Claimed,
     Outcome,
@@ -59,8 +70,6 @@ RETRY_DELAYS = tuple(
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 JITTER = 0.2
 DEACTIVATE_AFTER = timedelta(days=5)
-#: Retries due sooner than the sweep interval get their own delayed drainer.
-SWEEP_INTERVAL = timedelta(seconds=60)
 _TABLE = WebhookInteraction._meta.db_table
 
 
@@ -88,14 +97,6 @@ class Claim:
 # --- database steps (sync; each its own transaction) --------------------------------------
 
 
-def _fresh_connection() -> None:
-    """Workers keep one DB thread alive for hours: drop a dead or expired connection first.
-
-    Skipped inside an atomic block (tests run the drain inside their transaction)."""
-    if not connection.in_atomic_block:
-        close_old_connections()
-
-
 def _target(endpoint: WebhookEndpoint, now: datetime) -> Target:
     keys = [secret_bytes(endpoint.signing_secret)]
     expires = endpoint.previous_secret_expires_at
@@ -112,15 +113,16 @@ def lease_duration(size: int, parallel: int, timeout: float) -> timedelta:
     return timedelta(seconds=math.ceil(size / max(1, parallel)) * (timeout + 5) + 60)
 
 
-def claim_batch(endpoint_id: int, limit: int, lease: timedelta) -> Claim:
+def claim_batch(
+    endpoint_id: int, limit: int, lease: timedelta, token: str | None = None
+) -> Claim:
     """Claim up to ``limit`` due rows (an inactive endpoint only gets its test pings)."""
-    _fresh_connection()
     now = timezone.now()
     endpoint = WebhookEndpoint.objects.filter(id=endpoint_id).first()
     if endpoint is None:
         return Claim(None)
     target = _target(endpoint, now)
-    token = secrets.token_hex(16)
+    token = token or secrets.token_hex(16)
     only_pings = "" if endpoint.is_active else "AND event = %(ping)s"
     sql = f"""
         UPDATE {_TABLE} SET status = 'delivering', claimed_until = %(lease)s,
@@ -193,10 +195,8 @@ def record_results(endpoint_id: int, token: str, outcomes: list[Outcome]) -> lis
     """Write every attempt, reschedule or finish rows, apply the deactivation rules.
 
     Returns the ids of rows rescheduled (for tests and the bench)."""
-    _fresh_connection()
     now = timezone.now()
     rescheduled: list[int] = []
-    soonest: datetime | None = None
     with transaction.atomic():
         endpoint = (
             WebhookEndpoint.objects.select_for_update(no_key=True).filter(id=endpoint_id).first()
@@ -213,12 +213,11 @@ def record_results(endpoint_id: int, token: str, outcomes: list[Outcome]) -> lis
                 if delay is not None:
                     status, next_at = "pending", o.attempted_at + delay
                     rescheduled.append(o.row.id)
-                    soonest = next_at if soonest is None else min(soonest, next_at)
                 else:
                     o.error = f"{o.error}; gave up after {o.row.attempt} attempts"
             entry = {
                 "attempt": o.row.attempt,
-                "at": o.attempted_at.isoformat().replace("+00:00", "Z"),
+                "at": isoformat_z(o.attempted_at),
                 "response_code": o.response_code,
                 "duration_ms": o.duration_ms,
                 "error": o.error or None,
@@ -233,8 +232,6 @@ def record_results(endpoint_id: int, token: str, outcomes: list[Outcome]) -> lis
             with connection.cursor() as cursor:
                 cursor.execute(sql, [now, *params, token])
         _apply_endpoint_rules(endpoint, outcomes, now)
-        if soonest is not None and endpoint.is_active and soonest - now < SWEEP_INTERVAL:
-            defer_drainers([endpoint.id], delay=soonest - now)
     return rescheduled
 
 
@@ -260,9 +257,67 @@ def _apply_endpoint_rules(
         deactivate(endpoint, "every delivery failed for 5 days")
 
 
-# --- HTTP (async; no database) ------------------------------------------------------------
+# --- the spec on the core drain engine -----------------------------------------------------
 
-# --- the drain loop -----------------------------------------------------------------------
+
+class EndpointDrain(DrainSpec[int, Claimed]):
+    """Webhooks' part of the drain: claim an endpoint's due rows, deliver them, record.
+
+    ``run.memo["client"]`` overrides the worker's pooled client for the endpoint (tests)."""
+
+    def time_budget(self) -> float:
+        return float(setting("DOXIE_WEBHOOK_DRAIN_BUDGET", 60.0))
+
+    def claim(self, run: Run[int]) -> Batch[Claimed] | None:
+        size = batch_size()
+        lease = lease_duration(size, concurrency(), request_timeout())
+        claim = claim_batch(run.key, size, lease, token=run.token)
+        if claim.target is None:
+            return None  # the endpoint was deleted
+        return Batch(claim.rows, bool(claim.rows), context=claim)
+
+    async def process(self, run: Run[int], batch: Batch[Claimed]) -> int:
+        claim: Claim = batch.context
+        assert claim.target is not None  # claim() answers None for a deleted endpoint
+        client: SafeClient | None = run.memo.get("client")
+        holder: AbstractAsyncContextManager[SafeClient] = (
+            nullcontext(client) if client is not None
+            else pooled_client(run.key, claim.target.url)
+        )
+        async with holder as http:
+            outcomes = await deliver_batch(http, claim.target, batch.rows, concurrency())
+        await sync_to_async(record_results)(run.key, run.token, outcomes)
+        return len(outcomes)
+
+    def next_due(self, key: int) -> datetime | None:
+        """The soonest pending row the claim would take (an inactive endpoint: pings)."""
+        active = WebhookEndpoint.objects.filter(id=key, is_active=True)
+        return WebhookInteraction.objects.filter(
+            endpoint_id=key, status=InteractionStatus.PENDING
+        ).filter(Q(Exists(active)) | Q(event=PING_EVENT)).aggregate(
+            due=Min("next_attempt_at"))["due"]
+
+    def release_expired(self, now: datetime) -> int:
+        """Rows whose drainer died mid-batch (lease expired) become due again."""
+        return WebhookInteraction.objects.filter(
+            status=InteractionStatus.DELIVERING, claimed_until__lt=now
+        ).update(
+            status=InteractionStatus.PENDING, claimed_until=None, lease_token=None,
+            next_attempt_at=now, updated_at=now,
+        )
+
+    def due_keys(self, now: datetime) -> list[int]:
+        """Every active endpoint with due rows (retries, lost jobs)."""
+        due = WebhookInteraction.objects.filter(
+            endpoint=OuterRef("pk"), status=InteractionStatus.PENDING, next_attempt_at__lte=now,
+        )
+        return list(
+            WebhookEndpoint.objects.filter(is_active=True).filter(Exists(due))
+            .values_list("id", flat=True)
+        )
+
+
+DRAIN: Drainer[int, Claimed] = Drainer(QUEUE, EndpointDrain())
 
 
 async def drain_endpoint(
@@ -274,30 +329,5 @@ async def drain_endpoint(
     After ``budget`` seconds (``DOXIE_WEBHOOK_DRAIN_BUDGET``, 60) the run hands over to a
     fresh drainer job, so one busy endpoint cannot hold a worker slot forever.
     """
-    size, parallel, timeout = batch_size(), concurrency(), request_timeout()
-    lease = lease_duration(size, parallel, timeout)
-    budget = float(setting("DOXIE_WEBHOOK_DRAIN_BUDGET", 60.0)) if budget is None else budget
-    deadline = time.monotonic() + budget
-    attempts = 0
-    while True:
-        claim = await sync_to_async(claim_batch)(endpoint_id, size, lease)
-        if claim.target is None or not claim.rows:
-            return attempts
-        holder: AbstractAsyncContextManager[SafeClient] = (
-            nullcontext(client)
-            if client is not None
-            else pooled_client(endpoint_id, claim.target.url)
-        )
-        async with holder as http:
-            outcomes = await deliver_batch(http, claim.target, claim.rows, parallel)
-        await sync_to_async(record_results)(endpoint_id, claim.token, outcomes)
-        attempts += len(outcomes)
-        if time.monotonic() > deadline:
-            await sync_to_async(_hand_over)(endpoint_id)
-            return attempts
-
-
-def _hand_over(endpoint_id: int) -> None:
-    with transaction.atomic():
-        defer_drainers([endpoint_id])
-    log.debug("drainer %s handed over after its time budget", drain_lock(endpoint_id))
+    return await DRAIN.run(endpoint_id, budget=budget,
+                           memo={"client": client} if client is not None else None)

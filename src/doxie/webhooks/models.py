@@ -8,41 +8,32 @@ one procrastinate job per delivery (DESIGN.md §Reliability rules).
 
 from __future__ import annotations
 
+import re
+
 from django.db import models
 from django.db.models import Q
 
 from doxie.core.crypto import EncryptedTextField
 from doxie.core.models import TenantOwned
+from doxie.webhooks.events import ENDPOINT_TYPES, Ping
 
 
-class EndpointType(models.TextChoices):
-    MESSAGE_SENT = "Webhook::MessageSentEndpoint"
-    MESSAGE_STATUS = "Webhook::MessageStatusEndpoint"
-    LINK_CLICKED = "Webhook::LinkClickedEndpoint"
-    DOI_CONFIRMATION = "Webhook::DoiConfirmationEndpoint"
-    PROCESS_CANCELLATION = "Webhook::ProcessCancellationEndpoint"
-    QR_CODE_SCANNED = "Webhook::QrCodeScannedEndpoint"
-    RCS_RESPONSE = "Webhook::RcsResponseEndpoint"
+def _label(endpoint_type: str) -> str:
+    """``Webhook::MessageStatusEndpoint`` -> ``Message Status`` (the admin's choice label)."""
+    core = endpoint_type.removeprefix("Webhook::").removesuffix("Endpoint")
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", core)
 
 
-# Event name (the ``Doxie-Event`` header) -> the endpoint type that receives it.
-EVENT_TYPES: dict[str, str] = {
-    "message_sent": EndpointType.MESSAGE_SENT,
-    "message_status_update": EndpointType.MESSAGE_STATUS,
-    "link_clicked": EndpointType.LINK_CLICKED,
-    "doi_confirmation": EndpointType.DOI_CONFIRMATION,
-    "process_cancellation": EndpointType.PROCESS_CANCELLATION,
-    "qr_code_scanned": EndpointType.QR_CODE_SCANNED,
-    "rcs_response": EndpointType.RCS_RESPONSE,
-}
+#: The endpoint ``type`` choices, derived from the event classes (``events.ENDPOINT_TYPES``).
+ENDPOINT_TYPE_CHOICES: list[tuple[str, str]] = [(t, _label(t)) for t in ENDPOINT_TYPES]
 #: Sent only by the "test" operation, to one endpoint, whatever its type.
-PING_EVENT = "ping"
+PING_EVENT = Ping.EVENT
 
 
 class WebhookEndpoint(TenantOwned):
     """A customer URL that receives one notification type."""
 
-    type = models.CharField(max_length=64, choices=EndpointType.choices)
+    type = models.CharField(max_length=64, choices=ENDPOINT_TYPE_CHOICES)
     url = models.CharField(max_length=2048)
     basic_auth_username = models.CharField(max_length=255, null=True, blank=True)
     basic_auth_password = EncryptedTextField(null=True, blank=True)

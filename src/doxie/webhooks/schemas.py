@@ -11,16 +11,10 @@ from pydantic_core import PydanticCustomError
 
 from doxie.core.http import validate_url_syntax
 from doxie.core.pagination import PageParams, PaginationOut
+from doxie.webhooks.events import ENDPOINT_TYPES
 
-EndpointTypeLiteral = Literal[
-    "Webhook::MessageSentEndpoint",
-    "Webhook::MessageStatusEndpoint",
-    "Webhook::LinkClickedEndpoint",
-    "Webhook::DoiConfirmationEndpoint",
-    "Webhook::ProcessCancellationEndpoint",
-    "Webhook::QrCodeScannedEndpoint",
-    "Webhook::RcsResponseEndpoint",
-]
+#: The endpoint ``type`` values, from the event classes (one list: ``events.ENDPOINT_TYPES``).
+EndpointTypeLiteral = Literal[ENDPOINT_TYPES]  # type: ignore[valid-type]
 
 _URL_DOC = (
     "Where notifications are POSTed. https is required unless the deployment allows "

@@ -13,7 +13,6 @@ only once no batch is using it.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import logging
 import ssl
@@ -32,6 +31,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from doxie.core.http import SafeClient, UnsafeURLError
+from doxie.core.retry_after import parse_retry_after
 from doxie.webhooks.signing import signature_header
 
 log = logging.getLogger("doxie.webhooks")
@@ -147,21 +147,6 @@ async def close_pooled_clients() -> None:
 # --- one attempt --------------------------------------------------------------------------
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, (when - timezone.now()).total_seconds())
-
-
 def _storable(value: Any) -> bool:
     """jsonb refuses NUL characters and lone surrogates; check before the UPDATE does."""
     try:
@@ -200,7 +185,9 @@ def classify(response: httpx.Response) -> tuple[str, str, float | None]:
     if 300 <= code < 400:
         location = response.headers.get("Location", "")
         return "retry", f"redirect {code} not followed (Location: {location[:200]})", None
-    retry_after = _retry_after(response) if code in (429, 503) else None
+    retry_after = (
+        parse_retry_after(response.headers.get("Retry-After")) if code in (429, 503) else None
+    )
     return "retry", f"HTTP {code}", retry_after
 
 

@@ -4,33 +4,29 @@ housekeeping the periodic tasks run. One function per use case, keyword-only.
 ``emit`` is on the hot path of every message, click and status update, so it costs a fixed
 handful of queries whatever the number of endpoints: one SELECT of the matching endpoints,
 one bulk INSERT of interactions and the drainer deferral (see ``dispatch``). ``emit_many``
-does the same for a whole batch of events of one kind.
+does the same for a whole batch of events. Both take only the typed events of
+``webhooks.events``: the payloads are built there, never by the caller.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from doxie.core.crypto import keep_or_replace
+from doxie.core.drain import BatchBudget, delete_in_batches
 from doxie.core.errors import Conflict, FieldError, Invalid, NotFound
 from doxie.core.http import validate_url_syntax
 from doxie.tenants.models import Tenant
 from doxie.webhooks import selectors
 from doxie.webhooks.dispatch import defer_drainers
+from doxie.webhooks.events import ENDPOINT_TYPES, Ping, WebhookEvent
 from doxie.webhooks.models import (
-    EVENT_TYPES,
-    PING_EVENT,
     TERMINAL_STATUSES,
-    EndpointType,
     InteractionStatus,
     WebhookEndpoint,
     WebhookInteraction,
@@ -47,8 +43,8 @@ _UPDATABLE = (
 
 def _validate(endpoint: WebhookEndpoint) -> None:
     problems: list[FieldError] = []
-    if endpoint.type not in EndpointType.values:
-        problems.append(FieldError("type", f"must be one of {', '.join(EndpointType.values)}"))
+    if endpoint.type not in ENDPOINT_TYPES:
+        problems.append(FieldError("type", f"must be one of {', '.join(ENDPOINT_TYPES)}"))
     if url_problem := validate_url_syntax(endpoint.url):
         problems.append(FieldError("url", url_problem))
     if endpoint.basic_auth_password and not endpoint.basic_auth_username:
@@ -182,85 +178,80 @@ def rotate_secret(*, tenant: Tenant, endpoint_id: str | int) -> tuple[WebhookEnd
     return endpoint, secret
 
 
-def _jsonable(value: Any) -> Any:
-    """Normalise datetimes, UUIDs and decimals the way the receiver will see them."""
-    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+def _checked(events: Iterable[WebhookEvent]) -> list[WebhookEvent]:
+    """Only the typed events of ``webhooks.events`` that go to an endpoint type."""
+    checked = list(events)
+    for event in checked:
+        if not isinstance(event, WebhookEvent):
+            raise TypeError(
+                f"emit takes webhooks.events classes, not {type(event).__name__}"
+            )
+        if event.ENDPOINT_TYPE is None:
+            raise TypeError(f"{type(event).__name__} is sent to one endpoint, not emitted")
+    return checked
 
 
-def _body(data: dict[str, Any], original_payload: Any, include_original: bool) -> dict:
-    return {**data, "original_payload": original_payload} if include_original else data
-
-
-@dataclass(frozen=True)
-class Event:
-    """One notification for ``emit_many``: the flat data of the seed's schema."""
-
-    data: dict[str, Any]
-    original_payload: dict[str, Any] | None = None
-    process_id: str | None = None
-
-
-def emit(
-    *,
-    tenant: Tenant,
-    event: str,
-    data: dict,
-    original_payload: dict | None = None,
-    process_id: str | None = None,
-) -> int:
+def emit(*, tenant: Tenant, event: WebhookEvent) -> int:
     """Queue ``event`` for every active endpoint of its type, in the caller's transaction.
 
     Returns the number of interactions created (0 when nobody listens). Delivery happens
     in the drainer after commit; a rollback removes rows and drainer jobs alike.
     """
-    return emit_many(
-        tenant=tenant, event=event, items=[Event(data, original_payload, process_id)]
-    )
+    return emit_many(tenant=tenant, events=[event])
 
 
-@transaction.atomic(savepoint=False)
-def emit_many(*, tenant: Tenant, event: str, items: Sequence[Event]) -> int:
-    """``emit`` for a batch of events of one kind (e.g. a drained batch of sent messages):
-    the same handful of queries whatever the number of events and endpoints."""
-    endpoint_type = EVENT_TYPES.get(event)
-    if endpoint_type is None:
-        raise ValueError(f"unknown webhook event {event!r}")
-    if not items:
+def emit_many(*, tenant: Tenant, events: Iterable[WebhookEvent]) -> int:
+    """``emit`` for a batch of events (e.g. a drained batch of sent messages), of one kind or
+    several: the same handful of queries whatever the number of events and endpoints.
+
+    The events are checked before any query, so a wrong argument (``TypeError``) leaves the
+    caller's transaction usable.
+    """
+    batch = _checked(events)
+    if not batch:
         return 0
-    endpoints = list(
-        WebhookEndpoint.objects.filter(tenant=tenant, type=endpoint_type, is_active=True)
+    with transaction.atomic(savepoint=False):
+        return _queue(tenant, batch)
+
+
+def _queue(tenant: Tenant, batch: list[WebhookEvent]) -> int:
+    types = {event.ENDPOINT_TYPE for event in batch}
+    listeners: dict[str, list[tuple[int, bool]]] = {}
+    for endpoint_id, endpoint_type, include_original in (
+        WebhookEndpoint.objects.filter(tenant=tenant, type__in=types, is_active=True)
         .order_by("id")
-        .values_list("id", "send_original_payload")
-    )
-    if not endpoints:
+        .values_list("id", "type", "send_original_payload")
+    ):
+        listeners.setdefault(endpoint_type, []).append((endpoint_id, include_original))
+    if not listeners:
         return 0
     now = timezone.now()
     rows: list[WebhookInteraction] = []
-    for item in items:
-        data = _jsonable(dict(item.data))
-        embedded = data.pop("original_payload", None)
-        original = (
-            _jsonable(item.original_payload) if item.original_payload is not None else embedded
-        )
-        full = {**data, "original_payload": original} if original is not None else data
-        process_id = item.process_id or data.get("process_id") or data.get("process_uuid")
+    for event in batch:
+        endpoints = listeners.get(event.ENDPOINT_TYPE or "")
+        if not endpoints:
+            continue
+        plain, with_original, full = event.bodies()
+        process_id = event.process_id_value
         event_id = new_event_id()
         rows.extend(
             WebhookInteraction(
                 tenant=tenant,
                 endpoint_id=endpoint_id,
-                event=event,
+                event=event.EVENT,
                 event_id=event_id,
-                process_id=str(process_id) if process_id is not None else None,
+                process_id=process_id,
                 status=InteractionStatus.PENDING,
                 next_attempt_at=now,
-                sent_payload=_body(data, original, include_original),
+                sent_payload=with_original if include_original else plain,
                 transaction_payload=full,
             )
             for endpoint_id, include_original in endpoints
         )
     WebhookInteraction.objects.bulk_create(rows, batch_size=1000)
-    defer_drainers(endpoint_id for endpoint_id, _ in endpoints)
+    defer_drainers(
+        endpoint_id for endpoints in listeners.values() for endpoint_id, _ in endpoints
+    )
     return len(rows)
 
 
@@ -269,17 +260,17 @@ def send_test(*, tenant: Tenant, endpoint_id: str | int) -> WebhookInteraction:
     """A ``ping`` event to this endpoint only (even an inactive one: that is how you test it)."""
     endpoint = selectors.get_endpoint(tenant, endpoint_id)
     now = timezone.now()
-    data = {
-        "event": PING_EVENT,
-        "endpoint_id": str(endpoint.id),
-        "endpoint_type": endpoint.type,
-        "original_tenant_slug": tenant.slug,
-        "timestamp": _jsonable(now),
-    }
+    ping = Ping(
+        endpoint_id=str(endpoint.id),
+        endpoint_type=endpoint.type,
+        original_tenant_slug=tenant.slug,
+        timestamp=now,
+    )
+    data = ping.data()
     interaction = WebhookInteraction.objects.create(
         tenant=tenant,
         endpoint=endpoint,
-        event=PING_EVENT,
+        event=ping.EVENT,
         event_id=new_event_id(),
         status=InteractionStatus.PENDING,
         next_attempt_at=now,
@@ -317,38 +308,6 @@ def resend(
 # --- housekeeping (periodic tasks) -------------------------------------------------------
 
 
-@transaction.atomic
-def release_expired_leases() -> int:
-    """Rows whose drainer died mid-batch (lease expired) become due again."""
-    now = timezone.now()
-    return WebhookInteraction.objects.filter(
-        status=InteractionStatus.DELIVERING, claimed_until__lt=now
-    ).update(
-        status=InteractionStatus.PENDING,
-        claimed_until=None,
-        lease_token=None,
-        next_attempt_at=now,
-        updated_at=now,
-    )
-
-
-@transaction.atomic
-def defer_due_drainers() -> int:
-    """Wake a drainer for every active endpoint with due rows (retries, lost jobs)."""
-    due = WebhookInteraction.objects.filter(
-        endpoint=OuterRef("pk"),
-        status=InteractionStatus.PENDING,
-        next_attempt_at__lte=timezone.now(),
-    )
-    ids = list(
-        WebhookEndpoint.objects.filter(is_active=True)
-        .filter(Exists(due))
-        .values_list("id", flat=True)
-    )
-    defer_drainers(ids)
-    return len(ids)
-
-
 def purge_expired_interactions(*, batch_size: int = 5000, max_batches: int = 200) -> int:
     """Delete finished interactions older than their tenant's storage duration.
 
@@ -359,7 +318,7 @@ def purge_expired_interactions(*, batch_size: int = 5000, max_batches: int = 200
     lose a delivery.
     """
     now = timezone.now()
-    total, batches = 0, 0
+    total, budget = 0, BatchBudget(max_batches)
     tenants = Tenant.objects.order_by("id").values_list(
         "id", "webhook_interaction_storage_duration_in_days"
     )
@@ -369,13 +328,7 @@ def purge_expired_interactions(*, batch_size: int = 5000, max_batches: int = 200
             created_at__lt=now - timedelta(days=days),
             status__in=TERMINAL_STATUSES,
         )
-        while batches < max_batches:
-            batches += 1
-            ids = list(expired.order_by("created_at").values_list("id", flat=True)[:batch_size])
-            if ids:
-                with transaction.atomic():
-                    deleted, _ = WebhookInteraction.objects.filter(id__in=ids).delete()
-                total += deleted
-            if len(ids) < batch_size:
-                break
+        total += delete_in_batches(
+            expired.order_by("created_at"), batch_size=batch_size, budget=budget
+        )
     return total

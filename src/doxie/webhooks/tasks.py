@@ -3,7 +3,7 @@
 * ``webhooks.drain`` — deliver everything due for one endpoint (deferred by ``emit`` with a
   queueing lock per endpoint, so at most one waits per endpoint).
 * ``webhooks.sweep`` — every minute: release leases of dead workers and wake drainers for
-  endpoints with due retries.
+  endpoints with due rows whose wake-up was lost (the core drain engine's sweep).
 * ``webhooks.purge`` — hourly: the interaction log's retention.
 
 All three are idempotent: running one twice delivers nothing twice (rows are claimed under
@@ -25,10 +25,9 @@ async def drain(endpoint_id: int) -> int:
 @app.periodic(cron="* * * * *", periodic_id="webhooks.sweep")
 @app.task(name="webhooks.sweep", queueing_lock="webhooks.sweep")
 def sweep(timestamp: int | None = None) -> dict[str, int]:
-    """Retries are rows, not jobs: something must wake their drainers when they fall due."""
-    released = services.release_expired_leases()
-    woken = services.defer_due_drainers()
-    return {"released": released, "drainers": woken}
+    """The safety net: release leases of dead workers, wake drainers of endpoints with due
+    rows whose wake-up was lost (retries normally get a scheduled drainer)."""
+    return delivery.DRAIN.sweep()
 
 
 @app.periodic(cron="17 * * * *", periodic_id="webhooks.purge")

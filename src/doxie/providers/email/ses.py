@@ -29,13 +29,13 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
+from doxie.core.retry_after import parse_retry_after
 from doxie.providers.base import (
     EmailMessage,
     PermanentError,
     ProviderError,
     RetryableError,
     SendResult,
-    retry_after_seconds,
 )
 from doxie.providers.email.mime import envelope_address, render_mime
 
@@ -113,7 +113,7 @@ def map_aws_error(exc: Exception) -> ProviderError:
         if code in _RETRYABLE_CODES or status == 429 or (status or 0) >= 500:
             headers = meta.get("HTTPHeaders", {})
             return RetryableError(
-                reason, status=status, retry_after=retry_after_seconds(headers.get("retry-after"))
+                reason, status=status, retry_after=parse_retry_after(headers.get("retry-after"))
             )
         # MessageRejected, MailFromDomainNotVerified, AccountSuspended, NotFound,
         # BadRequest, InvalidClientTokenId/SignatureDoesNotMatch/AccessDenied, …

@@ -7,14 +7,14 @@ transaction, consent purposes before events (an event may require a purpose of t
 file). Applying the same file twice prints "no changes" and writes nothing; ``--dry-run``
 prints the changes and rolls everything back.
 
-Sections are listed in ``SECTIONS``: each module offers ``validate(tenant, document) ->
-list[str]`` (problems) and ``apply(tenant, document, *, dry_run) -> list[str]`` (changes; a
-line ending in ": unchanged" reports that nothing changed).
+Sections are the handlers the apps registered in ``processes.registry`` (each app in its
+``AppConfig.ready()``): ``validate(tenant, document) -> list[str]`` (problems) and
+``apply(tenant, document, *, dry_run) -> list[str]`` (changes; a line ending in
+": unchanged" reports that nothing changed). A top-level key no app registered is an error.
 """
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +22,8 @@ import yaml
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from doxie.processes.registry import registry
 from doxie.tenants.models import Tenant
-
-#: (document key, module) in the order they are applied.
-SECTIONS: tuple[tuple[str, str], ...] = (
-    ("consent_purposes", "doxie.consents.config"),
-    ("events", "doxie.messaging.config"),
-    ("events", "doxie.qrcodes.config"),  # the `qr` mapping of QR events
-)
 
 
 class _Rollback(Exception):
@@ -51,13 +45,6 @@ def load_document(path: str) -> Any:
         raise CommandError(f"{path} is not valid YAML{where}: {problem}") from None
 
 
-def _module(name: str) -> Any:
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError:
-        return None
-
-
 class Command(BaseCommand):
     help = "Create or update a tenant's consent purposes, events and templates from YAML."
 
@@ -77,19 +64,14 @@ class Command(BaseCommand):
             document = {}
         if not isinstance(document, dict):
             raise CommandError(f"{file}: the document must be a mapping of sections")
-        known = {key for key, _ in SECTIONS}
+        known = registry.sections
         problems = [f"unknown section '{key}' (known: {', '.join(sorted(known))})"
                     for key in document if key not in known]
-        sections = []
-        for key, module_name in SECTIONS:
-            if key not in document:
-                continue
-            module = _module(module_name)
-            if module is None:
-                problems.append(f"{key}: not supported by this installation")
-                continue
-            sections.append(module)
-            problems += module.validate(target, document)
+        # A dotted key ("events.qr") is a part of its parent section, run whenever it is.
+        sections = [s for s in registry.ordered_sections()
+                    if s.key.partition(".")[0] in document]
+        for section in sections:
+            problems += section.validate(target, document)
         if problems:
             for problem in problems:
                 self.stderr.write(f"error: {problem}")
@@ -97,8 +79,8 @@ class Command(BaseCommand):
         changes: list[str] = []
         try:
             with transaction.atomic():
-                for module in sections:
-                    changes += module.apply(target, document, dry_run=dry_run)
+                for section in sections:
+                    changes += section.apply(target, document, dry_run=dry_run)
                 if dry_run:
                     raise _Rollback
         except _Rollback:
