@@ -52,7 +52,7 @@ _MAILER = (
 
 
 @router.post(
-    "/mailer/{event_slug}",
+    "/mailer/{key:event_slug}",
     auth=API_USER,
     response=public_responses({200: MailerOut}),
     summary="Sends a mail",
@@ -88,7 +88,7 @@ def send_mail(
 
 
 @router.post(
-    "/processes/{process_uuid}/cancel",
+    "/processes/{uid:process_uuid}/cancel",
     auth=API_USER,
     response=public_responses({200: CancelEnvelope}),
     summary="Cancel a process",
