@@ -49,9 +49,11 @@ class UidConverter(_Converter):
 
 
 class TokenConverter(_Converter):
-    """Secret URL tokens (``secrets.token_urlsafe``): URL-safe base64 alphabet, ≤ 128."""
+    """Secret URL tokens (``secrets.token_urlsafe``): URL-safe base64 alphabet. Up to 512,
+    well above any token we make, so a mistyped or truncated link still reaches its view's
+    own "unknown link" page."""
 
-    regex = "[-a-zA-Z0-9_]{1,128}"
+    regex = "[-a-zA-Z0-9_]{1,512}"
 
 
 class TextConverter(_Converter):
