@@ -171,7 +171,7 @@ def normalize_phone(value: str) -> str:
     if compact.startswith("00"):
         compact = "+" + compact[2:]
     error = InvalidRecipient(f"{value!r} is not an international phone number (E.164)")
-    if not compact.startswith("+") or not compact[1:].isdigit():
+    if not compact.startswith("+") or not (compact[1:].isascii() and compact[1:].isdigit()):
         raise error
     try:
         parsed = phonenumbers.parse(compact, None)
