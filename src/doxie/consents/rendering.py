@@ -21,10 +21,9 @@ import hashlib
 import html as html_lib
 from dataclasses import dataclass
 from functools import lru_cache
-
-import nh3
 from typing import Any
 
+import nh3
 from jinja2 import Template, TemplateError, TemplateSyntaxError
 
 from doxie.core import sandbox

@@ -18,9 +18,10 @@ gigabytes before any output check runs. Why each rule here:
   containers (``{{ list }}``, ``~``, ``%s``) is estimated by walking the container first, so
   a list holding the same large string many times cannot be stringified.
 * **Loops and time.** Every ``{% for %}`` iterates through a guard that counts each
-  iteration (``MAX_ITERATIONS``), ``range()`` charges its length (``MAX_RANGE_TOTAL``), and every call, operator, iteration and output
-  chunk checks a deadline (``RENDER_SECONDS``): nested loops and exponential macros end with
-  a clean error, deterministically (budgets) or by time.
+  iteration (``MAX_ITERATIONS``), ``range()`` charges its length (``MAX_RANGE_TOTAL``), and
+  every call, operator, output chunk and 256th iteration checks a deadline
+  (``RENDER_SECONDS``): nested loops and exponential macros end with a clean error,
+  deterministically (budgets) or by time.
 * **A total output cap** is checked while output is collected, not after.
 
 Callers render with ``render(template, context)`` only: outside it every bounded operation
@@ -502,8 +503,8 @@ def render(
 ) -> str:
     """Render within every bound; raises ``LimitExceeded`` (or the template's own error)."""
     token = _current.set(_Budget(
-        work=MAX_WORK, ranges=MAX_RANGE_TOTAL, iterations=MAX_ITERATIONS, deadline=time.monotonic() + seconds,
-        seconds=seconds,
+        work=MAX_WORK, ranges=MAX_RANGE_TOTAL, iterations=MAX_ITERATIONS,
+        deadline=time.monotonic() + seconds, seconds=seconds,
     ))
     try:
         parts: list[str] = []
