@@ -159,7 +159,7 @@ def test_a_retry_still_carries_a_working_link(tenant, brand, purpose, smtp_serve
 
 
 @pytest.mark.django_db
-def test_secret_values_are_encrypted_at_rest(tenant, purpose):
+def test_secret_values_are_encrypted_at_rest_and_never_shown(tenant, purpose):
     _, url = start(tenant, email="max@example.com")
     message = Message.objects.get()
     with connection.cursor() as cursor:
@@ -167,3 +167,14 @@ def test_secret_values_are_encrypted_at_rest(tenant, purpose):
         [stored] = cursor.fetchone()
     assert stored.startswith("fernet:") and url not in stored
     assert provider_copy(message)[0].count(url) == 1
+
+    # While the message waits for delivery (its secret still kept), the admin page of the
+    # message does not show it.
+    from django.contrib.auth import get_user_model
+
+    staff = Client()
+    staff.force_login(get_user_model().objects.create_superuser("root", "r@x.test", "pw"))
+    page = staff.get(f"/admin/messaging/message/{message.id}/change/")
+    assert page.status_code == 200
+    assert "{{ confirmation_url }}" in page.content.decode()
+    assert url.rsplit("/", 1)[1] not in page.content.decode()

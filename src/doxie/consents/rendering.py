@@ -18,7 +18,6 @@ breaks it) raises ``DoiRenderError``, which P1 answers with a 422.
 from __future__ import annotations
 
 import hashlib
-import html as html_lib
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -141,20 +140,11 @@ def render_sms(purpose, context: dict[str, str]) -> str:
     return render(purpose.doi_sms_text, context, what="text").strip()
 
 
-def redact(value: str, url: str) -> str:
-    """Replace the secret link (and its HTML-escaped form) with a placeholder."""
-    if not value:
-        return value
-    for form in {url, html_lib.escape(url)}:
-        value = value.replace(form, REDACTED_URL)
-    return value
-
-
-def shown_email_text(sender: str, sender_name: str, email: RenderedEmail, url: str) -> str:
-    """The message as the person saw it, in one stable text form, without the secret link."""
+def shown_email_text(sender: str, sender_name: str, email: RenderedEmail) -> str:
+    """The message as the person saw it, in one stable text form; it was rendered with the
+    placeholder, so it holds no secret link."""
     sender_line = f"{sender_name} <{sender}>" if sender_name else sender
-    return redact(
+    return (
         f"From: {sender_line}\nSubject: {email.subject}\n\n{email.text}\n"
-        f"--- text/html ---\n{email.html}",
-        url,
+        f"--- text/html ---\n{email.html}"
     )

@@ -173,8 +173,7 @@ def _render_doi(purpose: ConsentPurpose, channel: str, customer_id: str) -> _Doi
             return _Doi(
                 email.subject, email.html, email.text,
                 rendering.shown_email_text(
-                    purpose.doi_email_sender, purpose.doi_email_sender_name, email,
-                    rendering.REDACTED_URL,
+                    purpose.doi_email_sender, purpose.doi_email_sender_name, email
                 ),
                 rendering.template_sha256(
                     purpose.doi_email_subject, purpose.doi_email_html, purpose.doi_email_text
