@@ -94,7 +94,11 @@ def main() -> None:
         if done.returncode:
             raise SystemExit(f"setup failed:\n{done.stderr[-3000:]}")
         setup = json.loads(done.stdout.strip().splitlines()[-1])
-        web = common.serve(bench.env, args.port, workers=args.web_workers)
+        # As common.serve, with a longer start-up wait (a busy 2-core machine needs it).
+        web = common.Child("web", [common.PY, "-m", "doxie.cli", "serve", "--port",
+                                   str(args.port), "--workers", str(args.web_workers)],
+                           bench.env)
+        common.wait_http(f"http://127.0.0.1:{args.port}/healthz", web, timeout=300)
         runs = asyncio.run(_measure(args.port, setup["uuid"], args.seconds, args.clients))
         redirects = runs["scan"].statuses.get(302, 0)
         counted = common.sql(bench.url, "SELECT scans_total FROM qrcodes_qrcode")[0][0]

@@ -74,7 +74,7 @@ def _code_out(code: QrCode) -> dict[str, Any]:
 
 
 @router.post(
-    "/qr_codes/{event_slug}",
+    "/qr_codes/{key:event_slug}",
     auth=API_USER,
     response=public_responses({200: CreateEnvelope}),
     summary="Creates a QR code",
@@ -113,7 +113,7 @@ def list_codes(request: HttpRequest, tenant: TenantSlug, params: Query[QrCodeLis
 
 
 @admin_router.get(
-    "/qr_codes/{code_uuid}",
+    "/qr_codes/{uid:code_uuid}",
     auth=ADMIN_READ,
     response=admin_responses({200: CodeEnvelope}),
     summary="Show QR code",
