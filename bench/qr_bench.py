@@ -58,9 +58,10 @@ def _setup() -> dict[str, Any]:
         with CaptureQueriesContext(connection) as queries:
             assert client.get(f"/qr/{code.uuid}").status_code == 302
         counts.append(len(queries))
+        last = [q["sql"][:60] for q in queries]
     QrScan.objects.all().delete()
     QrCode.objects.filter(pk=code.pk).update(scans_total=0, scans_human=0, scans_bot=0)
-    return {"uuid": str(code.uuid), "queries_per_scan": counts}
+    return {"uuid": str(code.uuid), "queries_per_scan": counts, "last_scan_sql": last}
 
 
 async def _measure(port: int, uuid: str, seconds: float, clients: int) -> dict[str, Any]:
