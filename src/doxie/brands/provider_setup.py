@@ -31,8 +31,8 @@ from django.urls import reverse
 
 from doxie.brands import selectors
 from doxie.brands.models import Brand
-from doxie.core.errors import DomainError, Invalid, Unavailable
 from doxie.core import ssrf
+from doxie.core.errors import DomainError, Invalid, Unavailable
 from doxie.providers import registry
 from doxie.providers.base import PermanentError, ProviderError, RetryableError
 from doxie.providers.email import mailjet, ses, smtp
