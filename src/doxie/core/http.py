@@ -32,7 +32,6 @@ from doxie.core import ssrf, urlcheck
 
 DEFAULT_TIMEOUT = 15.0
 CONNECT_TIMEOUT = 5.0
-MAX_URL_LENGTH = urlcheck.MAX_URL_LENGTH
 USER_AGENT = "Doxie-Webhooks/1.0"
 
 #: Kept under its historical name: refusals of the URL and of its addresses are one error.
