@@ -68,6 +68,9 @@ class Command(BaseCommand):
     def _demo_tenant(self, host: str, port: int) -> None:
         from doxie.tenants import demo
 
+        if not demo.demo_allowed():
+            self.stdout.write("Production: no demo tenant (create tenants with create_tenant).")
+            return
         created = demo.create_demo_tenant_if_empty()
         if created is None:
             return
