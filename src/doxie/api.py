@@ -132,6 +132,8 @@ def mount_routers() -> None:
     from doxie.messaging.api import router as messaging_router
     from doxie.processes.api import admin_router as processes_admin_router
     from doxie.processes.api import router as processes_router
+    from doxie.surveys.api import admin_router as surveys_admin_router
+    from doxie.surveys.api import router as surveys_router
     from doxie.tenants.api import router as tenants_router
     from doxie.tenants.public_api import router as tenants_public_router
     from doxie.webhooks.api import router as webhooks_router
@@ -141,12 +143,14 @@ def mount_routers() -> None:
     api.add_router("/v1/{tenant}/", consents_router)
     api.add_router("/v1/{tenant}/", messaging_router)
     api.add_router("/v1/{tenant}/", processes_router)
+    api.add_router("/v1/{tenant}/", surveys_router)
     # Admin API (OAuth2 bearer)
     api.add_router("/v1/{tenant}/admin/", tenants_router)
     api.add_router("/v1/{tenant}/admin/", brands_router)
     api.add_router("/v1/{tenant}/admin/", webhooks_router)
     api.add_router("/v1/{tenant}/admin/", consents_admin_router)
     api.add_router("/v1/{tenant}/admin/", processes_admin_router)
+    api.add_router("/v1/{tenant}/admin/", surveys_admin_router)
 
 
 

@@ -146,6 +146,7 @@ INSTALLED_APPS = [
     "doxie.processes",
     "doxie.messaging",
     "doxie.consents",
+    "doxie.surveys",
     "doxie.inbound",
 ]
 

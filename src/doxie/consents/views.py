@@ -47,10 +47,15 @@ def _origin(url: str) -> str:
 
 
 def _style(consent: Consent | None) -> dict[str, str]:
-    """Brand colours and fonts, each checked so nothing but a value reaches the CSS."""
+    return brand_style(consent.purpose.brand if consent is not None else None)
+
+
+def brand_style(brand: object | None) -> dict[str, str]:
+    """Brand colours and fonts, each checked so nothing but a value reaches the CSS (also
+    the survey pages' style)."""
     values = dict(_DEFAULTS)
     values["font_url"] = ""
-    style = getattr(consent.purpose.brand, "style", None) if consent is not None else None
+    style = getattr(brand, "style", None) if brand is not None else None
     if style is None:
         return values
     for key, attr in (
@@ -129,6 +134,12 @@ def _csrf_failed(request: HttpRequest) -> bool:
     """Django's own CSRF check, run here so a failure gets our page, not Django's."""
     check = CsrfViewMiddleware(lambda r: HttpResponse())
     return check.process_view(request, None, (), {}) is not None
+
+
+#: The public pages' shared helpers (the survey page uses them too).
+page_csp = _csp
+secure_headers = _secure
+csrf_failed = _csrf_failed
 
 
 @csrf_exempt  # checked explicitly in _csrf_failed, with a friendly failure page

@@ -30,6 +30,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _EVENT_KEYS = {
     "slug", "name", "kind", "brand", "parameters", "required_consent", "settings",
     "email_templates", "sms_templates", "rcs_templates",
+    "survey",  # a survey event's definition: validated and applied by the surveys app
 }
 #: kind -> (model, {key: (default or REQUIRED, is_template, is_html)})
 REQUIRED = object()

@@ -61,6 +61,7 @@ class ProcessKind(models.TextChoices):
 
     MAILER = "mailer"
     CONSENT = "consent"
+    SURVEY = "survey"
 
 
 class ProcessStatus(models.TextChoices):
