@@ -88,13 +88,14 @@ def field_problems(values: dict[str, Any]) -> list[tuple[str, str]]:
             validate_email(sender, check_deliverability=False)
         except EmailNotValidError as exc:
             problems.append(("doi_email_sender", f"is not a valid email address: {exc}"))
-    for name in ("doi_email_subject", "doi_email_text", "doi_sms_text"):
-        if values.get(name) and (error := rendering.compile_error(values[name])):
+    # Syntax and a trial render with a sample context: a template that cannot render must
+    # be refused here, not make every P1 for the purpose fail.
+    for name in ("doi_email_subject", "doi_email_text", "doi_sms_text", "doi_email_html"):
+        source = values.get(name)
+        if isinstance(source, str) and source and (
+            error := rendering.template_problem(source, html=name == "doi_email_html")
+        ):
             problems.append((name, error))
-    if values.get("doi_email_html") and (
-        error := rendering.compile_error(values["doi_email_html"], html=True)
-    ):
-        problems.append(("doi_email_html", error))
     has_email = bool(values.get("doi_email_html") or values.get("doi_email_text"))
     if has_email and not (sender and values.get("doi_email_subject")):
         problems.append(("doi_email_template", "needs sender and subject"))

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from doxie.core.db import savepoint
 from doxie.core.errors import Conflict, FieldError, Invalid
-from doxie.messaging import queueing, rendering, selectors
+from doxie.messaging import queueing, rendering, secret_links, selectors
 from doxie.messaging.models import (
     Channel,
     EmailTemplate,
@@ -225,6 +225,9 @@ class EventPlans:
 
     plans: list[_Plan]
     messages: list[Message] = field(default_factory=list)
+    #: Secret links ({name: url}): only placeholders in the bodies, the values sealed in
+    #: each message's ``secret_values`` (``messaging.secret_links``).
+    secrets: dict[str, str] = field(default_factory=dict)
 
     @property
     def anything_queued(self) -> bool:
@@ -236,11 +239,15 @@ class EventPlans:
 
 
 def plan_event_messages(
-    *, tenant: Tenant, event: Event, context: dict[str, Any], track_links: bool = True
+    *, tenant: Tenant, event: Event, context: dict[str, Any], track_links: bool = True,
+    secrets: dict[str, str] | None = None,
 ) -> EventPlans:
     """Render every template of ``event`` with ``context`` and apply the gates, writing
-    nothing (the Mailer, survey invitations and reminders). ``track_links=False`` keeps
-    links as written (a survey link must not be copied into a tracked-link row)."""
+    nothing (the Mailer, survey invitations and reminders). ``secrets`` ({name: url}) are
+    rendered as their placeholders and reach only the provider's copy; ``track_links=False``
+    keeps links as written."""
+    secrets = dict(secrets or {})
+    context = {**context, **{name: secret_links.placeholder(name) for name in secrets}}
     templates = selectors.event_templates(event)
     plans = [
         *(_plan_email(t, context) for t in templates.email),
@@ -252,7 +259,7 @@ def plan_event_messages(
             if plan.channel == Channel.EMAIL:
                 plan.track = False
     _gate(tenant, event, plans)
-    return EventPlans(plans)
+    return EventPlans(plans, secrets=secrets)
 
 
 def queue_event_messages(*, tenant: Tenant, event: Event, process: Process,
@@ -261,6 +268,10 @@ def queue_event_messages(*, tenant: Tenant, event: Event, process: Process,
     drainers, in the caller's transaction; the drainer deferral comes last because its
     queueing lock is what concurrent requests for the brand wait on."""
     messages = [_build(plan, d, process, event) for plan in planned.plans for d in plan.drafts]
+    if planned.secrets:
+        sealed = secret_links.seal(planned.secrets)
+        for message in messages:
+            message.secret_values = sealed
     queueing.insert_messages(messages)
     links = [
         TrackedLink(tenant=tenant, message=d.message, token=token, url=url)

@@ -117,7 +117,8 @@ def invite(*, tenant: Tenant, event_slug: str, payload: dict[str, Any]) -> Invit
     token = new_token()
     now = timezone.now()
     planned = messaging_services.plan_event_messages(
-        tenant=tenant, event=event, context=_context(original, token), track_links=False,
+        tenant=tenant, event=event, context=_context(original), track_links=False,
+        secrets={"survey_url": survey_url(token)},
     )
     process = process_services.create_process(
         tenant=tenant, kind=ProcessKind.SURVEY, event=event, original_payload=original
@@ -134,10 +135,10 @@ def invite(*, tenant: Tenant, event_slug: str, payload: dict[str, Any]) -> Invit
     return InviteResult(inquiry, process, planned.results())
 
 
-def _context(payload: dict[str, Any], token: str) -> dict[str, Any]:
-    context = {"email": "", "phone": "", **payload}
-    context["survey_url"] = survey_url(token)
-    return context
+def _context(payload: dict[str, Any]) -> dict[str, Any]:
+    """The templates' variables; ``survey_url`` is added by messaging as a placeholder
+    (the link itself reaches only the provider's copy)."""
+    return {"email": "", "phone": "", **payload}
 
 
 # --- the page ---------------------------------------------------------------------------------
@@ -308,7 +309,8 @@ def _remind(inquiry: Inquiry, now: datetime) -> None:
     event, tenant = inquiry.survey.event, inquiry.tenant
     planned = messaging_services.plan_event_messages(
         tenant=tenant, event=event, track_links=False,
-        context=_context(dict(inquiry.process.original_payload or {}), token),
+        context=_context(dict(inquiry.process.original_payload or {})),
+        secrets={"survey_url": survey_url(token)},
     )
     messaging_services.queue_event_messages(
         tenant=tenant, event=event, process=inquiry.process, planned=planned

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from doxie.core import converters  # noqa: F401 - registers <token:…>
 from doxie.surveys import views
 
-urlpatterns = [path("s/<str:token>", views.survey, name="surveys-page")]
+urlpatterns = [path("s/<token:token>", views.survey, name="surveys-page")]
