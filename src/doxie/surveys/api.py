@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from django.http import HttpRequest
-from ninja import Path, Query, Router
+from ninja import Body, Path, Query, Router
 
 from doxie.core.auth import ADMIN_READ, API_USER
 from doxie.core.envelopes import admin_ok
 from doxie.core.pagination import PageParams, paginate
 from doxie.core.schemas import TenantSlug, admin_responses, public_responses
 from doxie.surveys import selectors, services
-from doxie.surveys.schemas import InquiryIn, InquiryOut, ResponseListEnvelope, SummaryEnvelope
+from doxie.surveys.schemas import InquiryOut, ResponseListEnvelope, SummaryEnvelope
 
 router = Router(tags=["Public API: surveys"])
 admin_router = Router(tags=["Admin: surveys"])
@@ -21,7 +21,7 @@ EventSlug = Annotated[str, Path(description="The survey event's slug", max_lengt
 
 
 @router.post(
-    "/surveys/{event_slug}/inquiries",
+    "/surveys/{key:event_slug}/inquiries",
     auth=API_USER,
     response=public_responses({200: InquiryOut}),
     summary="Invite to a survey",
@@ -34,15 +34,22 @@ EventSlug = Annotated[str, Path(description="The survey event's slug", max_lengt
         "answers 410)."
     ),
 )
-def invite(request: HttpRequest, tenant: TenantSlug, event_slug: EventSlug, payload: InquiryIn):
-    body = payload.model_dump(exclude_none=True)
-    result = services.invite(tenant=request.auth.tenant, event_slug=event_slug, payload=body)
+def invite(
+    request: HttpRequest, tenant: TenantSlug, event_slug: EventSlug,
+    payload: Annotated[dict[str, Any], Body(
+        description="`email` and/or `phone` (E.164); every other key is free payload: "
+        "template variables and the event's parameters.",
+        examples=[{"email": "max@example.com", "phone": "+491771234567", "first_name": "Max"}],
+    )],
+):
+    result = services.invite(tenant=request.auth.tenant, event_slug=event_slug,
+                             payload=payload)
     return {"success": True, "error_message": None,
             "process_uuid": str(result.process.uuid), "data": None}
 
 
 @admin_router.get(
-    "/surveys/{event_slug}/responses",
+    "/surveys/{key:event_slug}/responses",
     auth=ADMIN_READ,
     response=admin_responses({200: ResponseListEnvelope}),
     summary="List survey responses",
@@ -60,7 +67,7 @@ def list_responses(request: HttpRequest, tenant: TenantSlug, event_slug: EventSl
 
 
 @admin_router.get(
-    "/surveys/{event_slug}/summary",
+    "/surveys/{key:event_slug}/summary",
     auth=ADMIN_READ,
     response=admin_responses({200: SummaryEnvelope}),
     summary="Survey summary",

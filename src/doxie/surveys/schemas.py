@@ -6,20 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from ninja import Schema
-from pydantic import ConfigDict, Field
 
 from doxie.core.pagination import PaginationOut
 from doxie.core.schemas import admin_envelope
-
-
-class InquiryIn(Schema):
-    """``email`` and/or ``phone``; any further keys are the free payload (template
-    variables, required event parameters)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    email: str | None = Field(None, examples=["max@example.com"])
-    phone: str | None = Field(None, description="E.164 with leading +", examples=["+491771234567"])
 
 
 class InquiryOut(Schema):

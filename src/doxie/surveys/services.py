@@ -30,7 +30,6 @@ from doxie.surveys import answers as answer_rules
 from doxie.surveys import definition as d
 from doxie.surveys.models import (
     OPEN_STATES,
-    AnswerCount,
     Inquiry,
     InquiryState,
     Survey,
@@ -195,10 +194,10 @@ def submit(*, token: str, page: int, action: str, form: Any) -> Submission:
     finishes the inquiry. The inquiry row is locked, so two tabs cannot both finish it."""
     inquiry = (
         Inquiry.objects.select_for_update(of=("self",))
-        .select_related("survey", "process", "tenant", "survey__event")
+        .select_related("survey__event__brand__style", "process", "tenant")
         .filter(token_hash=hash_token(token)).first()
         or Inquiry.objects.select_for_update(of=("self",))
-        .select_related("survey", "process", "tenant", "survey__event")
+        .select_related("survey__event__brand__style", "process", "tenant")
         .filter(reminder_token_hash=hash_token(token)).first()
     )
     state = state_of(inquiry)
