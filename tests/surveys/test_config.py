@@ -30,7 +30,8 @@ EVERY_TYPE = {
             {"type": "html", "name": "intro", "html": "<p>Hallo</p>"},
         ]},
         {"elements": [
-            {"type": "radiogroup", "name": "t_radio", "choices": ["a", {"value": 2, "text": "Zwei"}]},
+            {"type": "radiogroup", "name": "t_radio",
+             "choices": ["a", {"value": 2, "text": "Zwei"}]},
             {"type": "checkbox", "name": "t_check", "choices": ["x", "y"]},
             {"type": "dropdown", "name": "t_drop", "choices": ["d1", "d2"],
              "visibleIf": "{t_radio} = 'a' or {t_check} contains 'x'"},

@@ -52,7 +52,8 @@ def test_retention_pseudonymizes_then_deletes(tenant, survey, brand):
     old, recent = _invite(tenant, "old@example.com"), _invite(tenant, "new@example.com")
     services._finish(old.inquiry, d.load(survey.definition), {"nps": 9})
     Inquiry.objects.filter(pk=old.inquiry.pk).update(
-        created_at=timezone.now() - timedelta(days=brand.pseudonymization_duration_of_sent_messages_in_days + 1))
+        created_at=timezone.now()
+        - timedelta(days=brand.pseudonymization_duration_of_sent_messages_in_days + 1))
 
     assert services.apply_retention() == {"pseudonymized": 1, "deleted": 0}
     row = Inquiry.objects.get(pk=old.inquiry.pk)
@@ -61,7 +62,8 @@ def test_retention_pseudonymizes_then_deletes(tenant, survey, brand):
     assert services.apply_retention() == {"pseudonymized": 0, "deleted": 0}
 
     Inquiry.objects.filter(pk=old.inquiry.pk).update(
-        created_at=timezone.now() - timedelta(days=brand.storage_duration_of_sent_messages_in_days + 1))
+        created_at=timezone.now()
+        - timedelta(days=brand.storage_duration_of_sent_messages_in_days + 1))
     assert services.apply_retention()["deleted"] == 1
     assert not SurveyResponse.objects.exists() and Inquiry.objects.count() == 1
     assert AnswerCount.objects.filter(question="", option="").get().count == 1  # counts stay

@@ -188,7 +188,9 @@ def merge(stored: Mapping[str, Any], survey: d.SurveyDefinition, index: int,
     return merged
 
 
-def final(survey: d.SurveyDefinition, answers: Mapping[str, Any]) -> tuple[dict[str, Any], int | None]:
+def final(
+    survey: d.SurveyDefinition, answers: Mapping[str, Any]
+) -> tuple[dict[str, Any], int | None]:
     """The answers to store (hidden questions dropped) and the first page with a visible
     required question left unanswered (None: complete)."""
     kept = {}

@@ -32,7 +32,8 @@ def validate(tenant: Tenant, document: Any) -> list[str]:
     if isinstance(document, dict) and document.get(SECTION) not in (None, {}, []):
         problems.append(f"{SECTION}: survey definitions go under 'survey:' of a survey event")
     for index, event in _survey_events(document):
-        where = f"events[{index}]" + (f" ({event['slug']})" if isinstance(event.get("slug"), str) else "")
+        slug = event.get("slug")
+        where = f"events[{index}]" + (f" ({slug})" if isinstance(slug, str) else "")
         kind, raw = event.get("kind", EventKind.MAILER), event.get("survey")
         if kind == EventKind.SURVEY and raw is None:
             problems.append(f"{where}: a survey event needs 'survey' (its definition)")

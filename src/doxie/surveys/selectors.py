@@ -62,14 +62,16 @@ def summary(survey: Survey) -> dict[str, Any]:
             values = {r: seen.get(str(r), 0) for r in range(question.rateMin, question.rateMax + 1)}
             total = sum(values.values())
             item["counts"] = {str(k): v for k, v in values.items()}
-            item["mean"] = round(sum(k * v for k, v in values.items()) / total, 2) if total else None
+            weighted = sum(k * v for k, v in values.items())
+            item["mean"] = round(weighted / total, 2) if total else None
             if question.is_nps:
                 promoters = values[9] + values[10]
                 detractors = sum(values[r] for r in range(0, 7))
                 item["nps"] = round((promoters - detractors) * 100 / total, 1) if total else None
         elif isinstance(question, d.Matrix):
             item["counts"] = {
-                row: {col: seen.get(f"{row}={col}", 0) for col, _ in d.choice_pairs(question.columns)}
+                row: {col: seen.get(f"{row}={col}", 0)
+                      for col, _ in d.choice_pairs(question.columns)}
                 for row, _ in d.choice_pairs(question.rows)
             }
         elif isinstance(question, d.Ranking):

@@ -35,7 +35,8 @@ _STATES = {
     services.PageState.CANCELLED: (410, "Umfrage beendet",
                                    "Diese Umfrage ist nicht mehr verfügbar."),
     services.PageState.UNKNOWN: (404, "Link unbekannt",
-                                 "Diesen Umfrage-Link gibt es nicht. Bitte prüfen Sie die Adresse."),
+                                 "Diesen Umfrage-Link gibt es nicht. "
+                                 "Bitte prüfen Sie die Adresse."),
     "forbidden": (403, "Sitzung abgelaufen",
                   "Bitte öffnen Sie den Link erneut und senden Sie die Seite noch einmal."),
     "method": (405, "Nicht erlaubt", "Diese Seite kann nur geöffnet oder abgesendet werden."),
@@ -135,7 +136,8 @@ def _page(request: HttpRequest, inquiry: Inquiry, survey: d.SurveyDefinition, in
 def _current(name: str, index: int | None, answers: dict[str, Any], form: Any) -> Any:
     if form is not None:
         key = field(name, index)
-        return form.getlist(key) if index is None and len(form.getlist(key)) > 1 else form.get(key, "")
+        many = form.getlist(key)
+        return many if index is None and len(many) > 1 else form.get(key, "")
     return answers.get(name)
 
 
@@ -163,7 +165,8 @@ def _element(element: Any, answers: dict[str, Any], form: Any,
         out["options"] = _options(name, d.choice_pairs(element.choices), value)
     elif isinstance(element, d.Checkbox):
         picked = value if isinstance(value, list) else ([value] if value else [])
-        out["options"] = [{"value": v, "label": label, "checked": v in [d.as_text(p) for p in picked],
+        chosen = [d.as_text(p) for p in picked]
+        out["options"] = [{"value": v, "label": label, "checked": v in chosen,
                            "id": f"q-{name}-{i}"}
                           for i, (v, label) in enumerate(d.choice_pairs(element.choices))]
     elif isinstance(element, d.Boolean):
