@@ -151,6 +151,7 @@ INSTALLED_APPS = [
     "doxie.processes",
     "doxie.messaging",
     "doxie.consents",
+    "doxie.surveys",
     "doxie.inbound",
     "doxie.qrcodes",
 ]

@@ -38,6 +38,11 @@ def _style(consent: Consent | None) -> dict[str, str]:
     return page_style(getattr(brand, "style", None) if brand is not None else None)
 
 
+def brand_style(brand: object | None) -> dict[str, str]:
+    """The brand's page style (also the survey pages')."""
+    return page_style(getattr(brand, "style", None) if brand is not None else None)
+
+
 def _csp(nonce: str, form_targets: list[str], font_url: str) -> str:
     fonts = " ".join(dict.fromkeys(["'self'", *([_origin(font_url)] if font_url else [])]))
     form = " ".join(dict.fromkeys(["'self'", *[t for t in form_targets if t]]))
@@ -90,6 +95,12 @@ def _csrf_failed(request: HttpRequest) -> bool:
     """Django's own CSRF check, run here so a failure gets our page, not Django's."""
     check = CsrfViewMiddleware(lambda r: HttpResponse())
     return check.process_view(request, None, (), {}) is not None
+
+
+#: The public pages' shared helpers (the survey page uses them too).
+page_csp = _csp
+secure_headers = _secure
+csrf_failed = _csrf_failed
 
 
 @csrf_exempt  # checked explicitly in _csrf_failed, with a friendly failure page

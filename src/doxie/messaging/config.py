@@ -31,6 +31,7 @@ _EVENT_KEYS = {
     "slug", "name", "kind", "brand", "parameters", "required_consent", "settings",
     "email_templates", "sms_templates", "rcs_templates",
     "qr",  # validated and applied by doxie.qrcodes.config
+    "survey",  # a survey event's definition: validated and applied by the surveys app
 }
 #: kind -> (model, {key: (default or REQUIRED, is_template, is_html)})
 REQUIRED = object()

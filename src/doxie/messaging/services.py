@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from doxie.core.db import savepoint
 from doxie.core.errors import Conflict, FieldError, Invalid
-from doxie.messaging import queueing, rendering, selectors
+from doxie.messaging import queueing, rendering, secret_links, selectors
 from doxie.messaging.models import (
     Channel,
     EmailTemplate,
@@ -75,6 +75,7 @@ class _Plan:
     template: Any
     drafts: list[_Draft] = field(default_factory=list)
     error: str | None = None
+    track: bool = True
 
     def result(self) -> dict[str, Any]:
         if self.error is not None:
@@ -197,7 +198,7 @@ def _build(plan: _Plan, draft: _Draft, process: Process, event: Event) -> Messag
               "template_name": plan.name, "event": event}
     if plan.channel == Channel.EMAIL:
         html = content["html"]
-        if html and template.track_links and draft.status == MessageStatus.QUEUED:
+        if html and template.track_links and plan.track and draft.status == MessageStatus.QUEUED:
             html, draft.links = rendering.rewrite_links(html, settings.DOXIE_PUBLIC_URL)
         text = content["text"] or (rendering.html_to_text(html) if html else "")
         message = queueing.build_email(
@@ -216,34 +217,86 @@ def _build(plan: _Plan, draft: _Draft, process: Process, event: Event) -> Messag
     return message
 
 
-def _send_event(tenant: Tenant, event_slug: str, payload: dict[str, Any]) -> dict[str, Any]:
-    event = process_selectors.get_event(tenant, event_slug)
-    _check_event(event, payload)
+@dataclass
+class EventPlans:
+    """An event's templates rendered for one payload and gated (suppression, consent):
+    what ``queue_event_messages`` will write. ``results`` are the Mailer's per-template
+    entries, grouped by channel."""
+
+    plans: list[_Plan]
+    messages: list[Message] = field(default_factory=list)
+    #: Secret links ({name: url}): only placeholders in the bodies, the values sealed in
+    #: each message's ``secret_values`` (``messaging.secret_links``).
+    secrets: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def anything_queued(self) -> bool:
+        return any(d.status == MessageStatus.QUEUED for p in self.plans for d in p.drafts)
+
+    def results(self) -> dict[str, list[dict[str, Any]]]:
+        return {group: [p.result() for p in self.plans if p.channel == channel]
+                for channel, group in GROUPS.items()}
+
+
+def plan_event_messages(
+    *, tenant: Tenant, event: Event, context: dict[str, Any], track_links: bool = True,
+    secrets: dict[str, str] | None = None,
+) -> EventPlans:
+    """Render every template of ``event`` with ``context`` and apply the gates, writing
+    nothing (the Mailer, survey invitations and reminders). ``secrets`` ({name: url}) are
+    rendered as their placeholders and reach only the provider's copy; ``track_links=False``
+    keeps links as written."""
+    secrets = dict(secrets or {})
+    context = {**context, **{name: secret_links.placeholder(name) for name in secrets}}
     templates = selectors.event_templates(event)
-    context = dict(payload)
     plans = [
         *(_plan_email(t, context) for t in templates.email),
         *(_plan_sms(t, context) for t in templates.sms),
         *(_plan_rcs(t, context) for t in templates.rcs),
     ]
+    if not track_links:
+        for plan in plans:
+            if plan.channel == Channel.EMAIL:
+                plan.track = False
     _gate(tenant, event, plans)
-    anything_queued = any(
-        d.status == MessageStatus.QUEUED for plan in plans for d in plan.drafts
-    )
+    return EventPlans(plans, secrets=secrets)
+
+
+def queue_event_messages(*, tenant: Tenant, event: Event, process: Process,
+                         planned: EventPlans) -> list[Message]:
+    """Write the planned messages of ``process`` (and their tracked links) and wake the
+    drainers, in the caller's transaction; the drainer deferral comes last because its
+    queueing lock is what concurrent requests for the brand wait on."""
+    messages = [_build(plan, d, process, event) for plan in planned.plans for d in plan.drafts]
+    if planned.secrets:
+        sealed = secret_links.seal(planned.secrets)
+        for message in messages:
+            message.secret_values = sealed
+    queueing.insert_messages(messages)
+    links = [
+        TrackedLink(tenant=tenant, message=d.message, token=token, url=url)
+        for plan in planned.plans for d in plan.drafts for token, url in d.links.items()
+    ]
+    if links:
+        TrackedLink.objects.bulk_create(links)
+    queueing.wake_drainers(messages)
+    planned.messages = messages
+    return messages
+
+
+def _send_event(tenant: Tenant, event_slug: str, payload: dict[str, Any]) -> dict[str, Any]:
+    event = process_selectors.get_event(tenant, event_slug)
+    _check_event(event, payload)
+    planned = plan_event_messages(tenant=tenant, event=event, context=dict(payload))
+    anything_queued = planned.anything_queued
+    plans = planned.plans
     now = timezone.now()
     process = process_services.create_process(
         tenant=tenant, kind=ProcessKind.MAILER, event=event, original_payload=payload,
         status=ProcessStatus.ACTIVE if anything_queued else ProcessStatus.FINISHED,
         finished_at=None if anything_queued else now,
     )
-    messages = [_build(plan, d, process, event) for plan in plans for d in plan.drafts]
-    queueing.insert_messages(messages)
-    links = [
-        TrackedLink(tenant=tenant, message=d.message, token=token, url=url)
-        for plan in plans for d in plan.drafts for token, url in d.links.items()
-    ]
-    if links:
-        TrackedLink.objects.bulk_create(links)
+    queue_event_messages(tenant=tenant, event=event, process=process, planned=planned)
     body: dict[str, Any] = {
         "success": anything_queued or not plans,
         "error_message": None if anything_queued or not plans else (
@@ -251,10 +304,7 @@ def _send_event(tenant: Tenant, event_slug: str, payload: dict[str, Any]) -> dic
         ),
         "process_uuid": str(process.uuid),
     }
-    for channel, group in GROUPS.items():
-        body[group] = [plan.result() for plan in plans if plan.channel == channel]
-    # Deferred last: the drainer job's queueing lock is what concurrent requests wait on.
-    queueing.wake_drainers(messages)
+    body.update(planned.results())
     return body
 
 

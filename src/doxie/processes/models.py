@@ -62,6 +62,7 @@ class ProcessKind(models.TextChoices):
     MAILER = "mailer"
     CONSENT = "consent"
     QR = "qr"
+    SURVEY = "survey"
 
 
 class ProcessStatus(models.TextChoices):

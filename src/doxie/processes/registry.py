@@ -78,6 +78,12 @@ class ConfigSection:
     apply: SectionApplier
     after: tuple[str, ...]
     app: str
+    #: Keys whose content this section also reads (the surveys' ``survey:`` lives inside
+    #: ``events``): it runs when any of them is in the document, not only its own key.
+    inside: tuple[str, ...] = ()
+
+    def wanted(self, document: dict[str, Any]) -> bool:
+        return self.key in document or any(key in document for key in self.inside)
 
 
 @dataclass(frozen=True)
@@ -114,10 +120,12 @@ class Registry:
 
     def register_config_section(
         self, key: str, *, validate: SectionValidator, apply: SectionApplier, app: str,
-        after: Iterable[str] = (),
+        after: Iterable[str] = (), inside: Iterable[str] = (),
     ) -> None:
         if self._claim(self.sections, "apply_config section", key, app):
-            self.sections[key] = ConfigSection(key, validate, apply, tuple(after), app)
+            self.sections[key] = ConfigSection(
+                key, validate, apply, tuple(after), app, tuple(inside)
+            )
 
     def register_describer(
         self, key: str, describe: Describer, *, app: str, kinds: Iterable[str] | None = None

@@ -36,6 +36,14 @@ def create_process(
     )
 
 
+def finish_process(*, process: Process, at: datetime) -> None:
+    """Mark an active process finished (a survey answered): P7 then answers 409."""
+    Process.objects.filter(pk=process.pk, status=ProcessStatus.ACTIVE).update(
+        status=ProcessStatus.FINISHED, finished_at=at, updated_at=at
+    )
+    process.status, process.finished_at = ProcessStatus.FINISHED, at
+
+
 @dataclass
 class Cancellation:
     process: Process

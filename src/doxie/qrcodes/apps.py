@@ -17,7 +17,7 @@ class QrcodesConfig(AppConfig):
         registry.register_canceller(ProcessKind.QR, services.cancel_qr_process, app=self.label)
         registry.register_config_section(
             config.PART, validate=config.validate, apply=config.apply, app=self.label,
-            after=(config.SECTION,),
+            after=(config.SECTION,), inside=(config.SECTION,),
         )
         registry.register_describer(
             "qr_code", selectors.describe_process_code, app=self.label, kinds=(ProcessKind.QR,)

@@ -246,6 +246,22 @@ class RcsResponse(WebhookEvent):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class SurveyResponse(WebhookEvent):
+    """A respondent finished a survey (the valid final POST of ``/s/{token}``); sent once
+    per inquiry, because the inquiry is single-use and finishing it is one transaction."""
+
+    EVENT: ClassVar[str] = "survey_response"
+    ENDPOINT_TYPE: ClassVar[str | None] = "Webhook::SurveyResponseEndpoint"
+
+    process_id: str
+    inquiry_id: str
+    original_tenant_slug: str
+    original_event_slug: str | None
+    answers: Mapping[str, Any]
+    completed_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Ping(WebhookEvent):
     """The "test" operation: sent to one endpoint, whatever its type (never through emit)."""
 
