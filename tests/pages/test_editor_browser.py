@@ -3,6 +3,8 @@ type, save, publish, open the public page."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from doxie.pages.models import LandingPage
@@ -13,13 +15,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _drive(base: str, username: str, password: str, page_id: int) -> dict:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     require_chromium()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
             errors: list[str] = []
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.goto(f"{base}/admin/login/?next=/admin/")
@@ -30,23 +32,29 @@ def _drive(base: str, username: str, password: str, page_id: int) -> dict:
             page.get_by_role("link", name="Open editor").click()
             page.wait_for_selector("text=Heading", timeout=20000)
             # Drag the Heading from the component list onto the canvas.
+            # (dnd-kit needs real pointer movement, so the mouse moves in steps.)
             source = page.locator("[data-puck-drawer-item]", has_text="Heading").first
             target = page.locator("[data-puck-dropzone]").first
-            source.drag_to(target)
+            start, end = source.bounding_box(), target.bounding_box()
+            page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
+            page.mouse.down()
+            x, y = end["x"] + end["width"] / 2, end["y"] + min(end["height"] / 2, 40)
+            page.mouse.move(start["x"] + 30, start["y"] + 30, steps=5)
+            page.mouse.move(x, y, steps=25)
+            page.wait_for_timeout(300)
+            page.mouse.move(x + 2, y + 2, steps=3)
+            page.mouse.up()
             page.wait_for_selector("[data-puck-component]", timeout=10000)
             page.locator("[data-puck-component]").first.click()
-            field = page.locator("input[name='text']").first
+            field = page.locator("input[name='text']:visible").first
             field.fill("Hello from Chromium")
             page.wait_for_timeout(300)
             page.click("#doxie-save")
-            page.wait_for_function(
-                "document.getElementById('doxie-status').textContent.startsWith('Saved')",
-                timeout=10000)
+            expect(page.locator("#doxie-status")).to_have_text(re.compile("^Saved"), timeout=10000)
             saved = page.inner_text("#doxie-status")
-            page.get_by_role("button", name="Publish").click()
-            page.wait_for_function(
-                "document.getElementById('doxie-status').textContent.startsWith('Publishing')",
-                timeout=10000)
+            page.click("#doxie-publish")
+            expect(page.locator("#doxie-status")).to_have_text(re.compile("^Publishing"),
+                                                               timeout=10000)
             return {"saved": saved, "errors": errors}
         finally:
             browser.close()

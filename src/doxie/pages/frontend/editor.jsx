@@ -167,7 +167,9 @@ function Editor() {
         headerActions: ({ children }) => (
           <>
             <button type="button" id="doxie-save" onClick={save}>Save</button>
-            {payload.endpoints.publish ? children : null}
+            {payload.endpoints.publish
+              ? <button type="button" id="doxie-publish" onClick={() => publish(current)}>Publish</button>
+              : null}
           </>
         ),
       }}
