@@ -142,6 +142,8 @@ def mount_routers() -> None:
     from doxie.pages.api import router as pages_router
     from doxie.processes.api import admin_router as processes_admin_router
     from doxie.processes.api import router as processes_router
+    from doxie.qrcodes.api import admin_router as qrcodes_admin_router
+    from doxie.qrcodes.api import router as qrcodes_router
     from doxie.tenants.api import router as tenants_router
     from doxie.tenants.public_api import router as tenants_public_router
     from doxie.webhooks.api import router as webhooks_router
@@ -151,6 +153,7 @@ def mount_routers() -> None:
     api.add_router("/v1/{key:tenant}/", consents_router)
     api.add_router("/v1/{key:tenant}/", messaging_router)
     api.add_router("/v1/{key:tenant}/", processes_router)
+    api.add_router("/v1/{key:tenant}/", qrcodes_router)
     # Admin API (OAuth2 bearer)
     api.add_router("/v1/{key:tenant}/admin/", tenants_router)
     api.add_router("/v1/{key:tenant}/admin/", brands_router)
@@ -159,6 +162,7 @@ def mount_routers() -> None:
     api.add_router("/v1/{key:tenant}/admin/", processes_admin_router)
     api.add_router("/v1/{key:tenant}/admin/", pages_router)
     api.add_router("/v1/{key:tenant}/admin/", pages_editor_router)
+    api.add_router("/v1/{key:tenant}/admin/", qrcodes_admin_router)
 
 
 

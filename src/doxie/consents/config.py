@@ -32,6 +32,7 @@ from email_validator import EmailNotValidError, validate_email
 from doxie.brands.models import Brand
 from doxie.consents import rendering
 from doxie.consents.models import ConsentPurpose
+from doxie.core.urlcheck import url_error
 from doxie.tenants.models import Tenant
 
 SECTION = "consent_purposes"
@@ -107,8 +108,8 @@ def field_problems(values: dict[str, Any]) -> list[tuple[str, str]]:
     if not has_email and not values.get("doi_sms_text"):
         problems.append(("doi_email_template", "an email or an SMS template is required"))
     url = values.get("success_redirect_url") or ""
-    if url and not re.match(r"^https?://[^\s/]+", url):
-        problems.append(("success_redirect_url", "must be an absolute http(s) URL"))
+    if url and (error := url_error(url)):
+        problems.append(("success_redirect_url", error))
     for name, low, high in (
         ("confirmation_validity_hours", 1, 24 * 365),
         ("resend_throttle_seconds", 0, 7 * 24 * 3600),
