@@ -138,6 +138,8 @@ def mount_routers() -> None:
     from doxie.consents.api import admin_router as consents_admin_router
     from doxie.consents.api import router as consents_router
     from doxie.messaging.api import router as messaging_router
+    from doxie.pages.api import editor_router as pages_editor_router
+    from doxie.pages.api import router as pages_router
     from doxie.processes.api import admin_router as processes_admin_router
     from doxie.processes.api import router as processes_router
     from doxie.qrcodes.api import admin_router as qrcodes_admin_router
@@ -161,6 +163,8 @@ def mount_routers() -> None:
     api.add_router("/v1/{key:tenant}/admin/", webhooks_router)
     api.add_router("/v1/{key:tenant}/admin/", consents_admin_router)
     api.add_router("/v1/{key:tenant}/admin/", processes_admin_router)
+    api.add_router("/v1/{key:tenant}/admin/", pages_router)
+    api.add_router("/v1/{key:tenant}/admin/", pages_editor_router)
     api.add_router("/v1/{key:tenant}/admin/", qrcodes_admin_router)
     api.add_router("/v1/{key:tenant}/admin/", surveys_admin_router)
 

@@ -153,6 +153,7 @@ INSTALLED_APPS = [
     "doxie.consents",
     "doxie.surveys",
     "doxie.inbound",
+    "doxie.pages",
     "doxie.qrcodes",
 ]
 

@@ -28,6 +28,7 @@ class ConsentPurposeForm(forms.ModelForm):
             "tenant", "slug", "name", "brand", "doi_email_sender", "doi_email_sender_name",
             "doi_email_subject", "doi_email_html", "doi_email_text", "doi_sms_text",
             "confirmation_validity_hours", "success_redirect_url", "success_page_html",
+            "success_landing_page_slug",
             "resend_throttle_seconds",
         )
 

@@ -39,7 +39,8 @@ SECTION = "consent_purposes"
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,98}[a-z0-9])?$")
 _TOP_KEYS = {
     "slug", "name", "brand", "doi_email_template", "doi_sms_template", "success_redirect_url",
-    "success_page_html", "confirmation_validity_hours", "resend_throttle_seconds",
+    "success_page_html", "success_landing_page_slug", "confirmation_validity_hours",
+    "resend_throttle_seconds",
 }
 _EMAIL_KEYS = {"sender", "sender_name", "subject", "html", "text"}
 _SMS_KEYS = {"text"}
@@ -54,12 +55,13 @@ _FIELD_MAP = {
     ("doi_sms_template", "text"): "doi_sms_text",
     ("success_redirect_url",): "success_redirect_url",
     ("success_page_html",): "success_page_html",
+    ("success_landing_page_slug",): "success_landing_page_slug",
     ("confirmation_validity_hours",): "confirmation_validity_hours",
     ("resend_throttle_seconds",): "resend_throttle_seconds",
 }
 _DEFAULTS = {
     "confirmation_validity_hours": 72, "resend_throttle_seconds": 300, "success_page_html": "",
-    "success_redirect_url": "",
+    "success_redirect_url": "", "success_landing_page_slug": "",
 }
 
 
@@ -83,6 +85,9 @@ def field_problems(values: dict[str, Any]) -> list[tuple[str, str]]:
     """Problems of one purpose's model field values, as (field, message); also used by the
     admin form so both ways of editing a purpose enforce the same rules."""
     problems: list[tuple[str, str]] = []
+    landing = values.get("success_landing_page_slug") or ""
+    if landing and not _SLUG.match(landing):
+        problems.append(("success_landing_page_slug", "must be a landing page slug"))
     sender = values.get("doi_email_sender") or ""
     if sender:
         try:
@@ -163,7 +168,7 @@ def _item_problems(
             if k in allowed and not isinstance(v, str):
                 problems.append(f"{where}.{key}.{k}: must be text")
                 well_typed = False
-    for key in ("success_redirect_url", "success_page_html"):
+    for key in ("success_redirect_url", "success_page_html", "success_landing_page_slug"):
         if item.get(key) is not None and not isinstance(item[key], str):
             problems.append(f"{where}.{key}: must be text")
             well_typed = False

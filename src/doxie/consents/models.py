@@ -56,6 +56,8 @@ class ConsentPurpose(TenantOwned):
     success_redirect_url = models.URLField(max_length=2048, blank=True, default="")
     # Shown after confirming when no redirect is configured; sanitized with nh3 on save.
     success_page_html = models.TextField(blank=True, default="")
+    # A published landing page (pages app) shown instead of the built-in success page.
+    success_landing_page_slug = models.SlugField(max_length=100, blank=True, default="")
     resend_throttle_seconds = models.PositiveIntegerField(default=300)
 
     class Meta:

@@ -24,6 +24,7 @@ from doxie.brands.style import page_style
 from doxie.consents import rendering, selectors, services, texts
 from doxie.consents.models import Consent
 from doxie.core.net import client_ip
+from doxie.pages.selectors import published_page_html
 
 log = logging.getLogger("doxie.consents")
 
@@ -145,6 +146,13 @@ def _confirm(request: HttpRequest, token: str) -> HttpResponse:
     if purpose.success_redirect_url:
         response = HttpResponseRedirect(purpose.success_redirect_url, status=303)
         _secure(response, "default-src 'none'; frame-ancestors 'none'")
+        return response
+    landing = published_page_html(purpose.tenant_id, purpose.success_landing_page_slug)
+    if landing is not None:
+        response = HttpResponse(landing.html, content_type="text/html; charset=utf-8")
+        for name, value in landing.headers.items():
+            response[name] = value
+        response["Cache-Control"] = "no-store"
         return response
     return _page(
         request, "message.html", texts.THANK_YOU.status, consent,

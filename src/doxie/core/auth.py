@@ -216,3 +216,55 @@ __all__ = [
     "AdminPrincipal",
     "ApiPrincipal",
 ]
+
+
+class EditorAuth(AdminAuth):
+    """The editor routes: an OAuth2 bearer token, or the admin UI's Django session + CSRF.
+
+    The visual editor runs inside the Django admin, where the user has a session rather than
+    a token. Only these routes accept it; tenant membership and read/write permissions are
+    checked exactly as for a token (a session carries both scopes, the membership decides).
+    """
+
+    openapi_scheme = "bearer"
+
+    def __call__(self, request: HttpRequest) -> AdminPrincipal:
+        if request.headers.get("Authorization") or not _session_user(request):
+            return super().__call__(request)
+        user = _session_user(request)
+        if request.method not in ("GET", "HEAD", "OPTIONS") and _csrf_failed(request):
+            raise Forbidden("CSRF check failed")
+        membership = (
+            Membership.objects.select_related("tenant")
+            .filter(tenant__slug=_tenant_slug(request), user=user)
+            .first()
+        )
+        if membership is None:
+            raise NotFound("Tenant not found")
+        principal = AdminPrincipal(
+            tenant=membership.tenant, user=user, can_read=membership.can_read,
+            can_write=membership.can_write, scopes=frozenset({"read", "write"}),
+        )
+        if "read" in self.permissions and not principal.can_read:
+            raise Forbidden("No read permission")
+        if "write" in self.permissions and not principal.can_write:
+            raise Forbidden("No write permission")
+        request.principal = principal  # type: ignore[attr-defined]
+        return principal
+
+
+def _session_user(request: HttpRequest):
+    user = getattr(request, "user", None)
+    return user if user is not None and user.is_authenticated and user.is_active else None
+
+
+def _csrf_failed(request: HttpRequest) -> bool:
+    from django.http import HttpResponse
+    from django.middleware.csrf import CsrfViewMiddleware
+
+    check = CsrfViewMiddleware(lambda r: HttpResponse())
+    return check.process_view(request, None, (), {}) is not None
+
+
+EDITOR_READ = EditorAuth("read")
+EDITOR_WRITE = EditorAuth("write")
