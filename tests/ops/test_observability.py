@@ -33,7 +33,6 @@ def _json_handler() -> tuple[logging.Handler, io.StringIO]:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.addFilter(logs.ContextFilter())
-    handler.addFilter(logs.RedactFilter())
     handler.setFormatter(logs.JsonFormatter())
     return handler, stream
 

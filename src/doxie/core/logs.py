@@ -6,10 +6,10 @@ Three pieces, wired once in ``settings.LOGGING``:
   and the process uuid. ``RequestContextMiddleware`` binds them for a request; the worker
   binds them around a job. ``ContextFilter`` copies them onto every record, so the text and
   JSON formats both show them without any call site passing them.
-* **Redaction** (``RedactFilter``): defence in depth behind fixed call sites. Anything that
-  looks like an e-mail address, a phone number, a bearer/basic credential or a secret-link
-  token is replaced before a handler sees the record; the call sites themselves log ids and
-  keyed hashes, never recipients or secrets.
+* **Redaction** (``redact``, applied by both formatters): defence in depth behind fixed call
+  sites. Anything that looks like an e-mail address, a phone number, a bearer/basic
+  credential or a secret-link token is replaced in the written line (the record is left
+  alone); the call sites themselves log ids and keyed hashes, never recipients or secrets.
 * **JSON** (``JsonFormatter``): one object per line (``DOXIE_LOG_FORMAT=json``, the
   production default) with time, level, logger, message and the context fields.
 """
@@ -95,21 +95,12 @@ def redact(text: str) -> str:
     return text
 
 
-class RedactFilter(logging.Filter):
-    """Rewrites the formatted message (and a traceback) with the redactions above."""
+class TextFormatter(logging.Formatter):
+    """The development format, redacted (the record itself stays untouched: other handlers,
+    e.g. a test's capture, see what the call site logged)."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a broken format string must not lose the line
-            message = str(record.msg)
-        record.msg = redact(message)
-        record.args = None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = redact(record.exc_text)
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
 
 
 class ContextFilter(logging.Filter):
@@ -123,7 +114,7 @@ class ContextFilter(logging.Filter):
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line; context fields only when known."""
+    """One JSON object per line, redacted; context fields only when known."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -131,7 +122,7 @@ class JsonFormatter(logging.Formatter):
             .replace("+00:00", "Z"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": redact(record.getMessage()),
         }
         for name, attr in _ATTRS.items():
             value = getattr(record, attr, None)
@@ -140,8 +131,12 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
-            entry["exception"] = record.exc_text
+            entry["exception"] = redact(record.exc_text)
         return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+TEXT_FORMAT = ("%(asctime)s %(levelname)s %(name)s [%(request_id)s %(tenant)s %(process_uuid)s] "
+               "%(message)s")
 
 
 def logging_config(*, fmt: str, level: str, procrastinate_level: str) -> dict[str, Any]:
@@ -151,18 +146,16 @@ def logging_config(*, fmt: str, level: str, procrastinate_level: str) -> dict[st
         "disable_existing_loggers": False,
         "filters": {
             "context": {"()": ContextFilter},
-            "redact": {"()": RedactFilter},
         },
         "formatters": {
-            "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s "
-                               "%(tenant)s %(process_uuid)s] %(message)s"},
+            "text": {"()": TextFormatter, "format": TEXT_FORMAT},
             "json": {"()": JsonFormatter},
         },
         "handlers": {
             "console": {
                 "class": "logging.StreamHandler",
                 "formatter": "json" if fmt == "json" else "text",
-                "filters": ["context", "redact"],
+                "filters": ["context"],
             }
         },
         "root": {"handlers": ["console"], "level": level},
