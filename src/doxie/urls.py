@@ -13,11 +13,12 @@ urlpatterns = [
     path("readyz", core_views.readyz, name="readyz"),
     path("metrics", core_metrics.metrics_view, name="metrics"),
     path("api/", api.urls),
-    path("oauth/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path("oauth/", include("doxie.tenants.urls")),  # no-slash paths answer directly
     path("admin/", admin.site.urls),
     path("hooks/", include("doxie.inbound.urls")),  # provider callbacks (token in the path)
     path("", include("doxie.messaging.urls")),  # tracked links /l/<token>
     path("", include("doxie.consents.urls")),  # DOI confirmation pages /doi/<token>
+    path("", include("doxie.qrcodes.urls")),  # QR scans and images /qr/<uuid>
     # Admin UI assets straight from the installed apps: one machine needs no collectstatic.
     re_path(r"^static/(?P<path>.*)$", serve_static, {"insecure": True}),
 ]

@@ -30,6 +30,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _EVENT_KEYS = {
     "slug", "name", "kind", "brand", "parameters", "required_consent", "settings",
     "email_templates", "sms_templates", "rcs_templates",
+    "qr",  # validated and applied by doxie.qrcodes.config
 }
 #: kind -> (model, {key: (default or REQUIRED, is_template, is_html)})
 REQUIRED = object()

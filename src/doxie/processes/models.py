@@ -61,6 +61,7 @@ class ProcessKind(models.TextChoices):
 
     MAILER = "mailer"
     CONSENT = "consent"
+    QR = "qr"
 
 
 class ProcessStatus(models.TextChoices):

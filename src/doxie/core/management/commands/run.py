@@ -78,5 +78,5 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(created, indent=2))
         self.stdout.write(
             f"Get a token: curl -s -u CLIENT_ID:CLIENT_SECRET -d grant_type=client_credentials "
-            f"http://{host}:{port}/oauth/token/"
+            f"http://{host}:{port}/oauth/token"
         )
