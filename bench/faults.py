@@ -16,6 +16,10 @@ Scenarios (each prints lost / duplicated counts and PASS or FAIL; exit status 1 
 * ``pg_restart`` — a throwaway PostgreSQL (pgserver, unix socket) is stopped for a few
   seconds and started again under API load. During the outage answers are 503, never 500;
   the service recovers by itself; every request answered 2xx is in the database.
+* ``sigterm`` — SIGTERM the worker during a Mailer burst: it must exit within
+  ``DOXIE_SHUTDOWN_GRACE_SECONDS`` (+5 s) leaving no row claimed and no drainer lease held
+  (runs hand over at their batch boundary), and after a restart every message arrives
+  exactly once: 0 lost, 0 duplicated — no waiting for a lease to expire.
 * ``contract`` — ``pytest tests/contract`` (schemathesis over the served OpenAPI).
 
 Where the harness speeds time up, it says so: ``--short`` (and ``--fast-lease``) expires the
@@ -154,6 +158,42 @@ def kill_worker(args: argparse.Namespace) -> dict[str, Any]:
                               and result["accepted"] == args.messages)
         result["criterion"] = ("lost = 0; duplicates ≤ rows the killed worker had claimed "
                                f"(≤ {BATCH} per drainer run it held)")
+        return result
+    finally:
+        stack.close()
+
+
+def sigterm(args: argparse.Namespace) -> dict[str, Any]:
+    grace = 20
+    stack = Stack("doxie_faults_sigterm", worker=False)
+    try:
+        stack.bench.env["DOXIE_SHUTDOWN_GRACE_SECONDS"] = str(grace)
+        stack.worker = common.worker(stack.bench.env)
+        thread = burst(stack, args.messages)
+        at = max(1, args.messages // 4)
+        wait_until(lambda: stack.sink.stats()["count"] >= at, timeout=600, poll=0.05)
+        started = time.monotonic()
+        stack.worker.stop(timeout=grace + 30)
+        stop_seconds = time.monotonic() - started
+        claimed = stack.q("SELECT count(*) FROM messaging_message "
+                          "WHERE status = 'sending'")[0][0]
+        leases = stack.q("SELECT count(*) FROM messaging_drainerlease "
+                         "WHERE expires_at > now()")[0][0]
+        print(f"  SIGTERM at {stack.sink.stats()['count']} received: stopped in "
+              f"{stop_seconds:.1f} s, {claimed} rows and {leases} leases left claimed",
+              flush=True)
+        stack.worker.start()
+        thread.join()
+        done = wait_until(lambda: all_sent(stack), timeout=900, poll=1)
+        result = email_accounting(stack)
+        result.update(stop_seconds=round(stop_seconds, 1), grace_seconds=grace,
+                      claimed_after_stop=claimed, leases_after_stop=leases)
+        result["pass"] = bool(done and result["lost"] == 0 and result["duplicated"] == 0
+                              and claimed == 0 and leases == 0
+                              and stop_seconds <= grace + 5
+                              and result["accepted"] == args.messages)
+        result["criterion"] = (f"worker exits within {grace} + 5 s with nothing claimed; "
+                               "lost = 0; duplicated = 0")
         return result
     finally:
         stack.close()
@@ -324,8 +364,8 @@ def contract(args: argparse.Namespace) -> dict[str, Any]:
 
 
 SCENARIOS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
-    "kill_worker": kill_worker, "sink_down": sink_down, "receiver_500": receiver_500,
-    "pg_restart": pg_restart, "contract": contract,
+    "kill_worker": kill_worker, "sigterm": sigterm, "sink_down": sink_down,
+    "receiver_500": receiver_500, "pg_restart": pg_restart, "contract": contract,
 }
 
 

@@ -15,6 +15,8 @@ from urllib.parse import parse_qs, unquote, urlparse
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
+from doxie.core.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent
 
 
@@ -85,6 +87,16 @@ DOXIE_ALLOW_PRIVATE_URLS = env_bool("DOXIE_ALLOW_PRIVATE_URLS", not PRODUCTION)
 DOXIE_TRUSTED_PROXIES = [
     p.strip() for p in os.environ.get("DOXIE_TRUSTED_PROXIES", "").split(",") if p.strip()
 ]
+
+# Operations: /metrics off unless enabled, then behind a bearer token on the public listener
+# (or on `doxie serve --metrics-port`); /readyz wants a worker heartbeat this recent; SIGTERM
+# gives web requests and worker jobs this long to finish before claims are handed back.
+DOXIE_METRICS = env_bool("DOXIE_METRICS", False)
+DOXIE_METRICS_TOKEN = os.environ.get("DOXIE_METRICS_TOKEN", "")
+DOXIE_METRICS_PORT = env_int("DOXIE_METRICS_PORT", 0)
+DOXIE_METRICS_MAX_BRANDS = env_int("DOXIE_METRICS_MAX_BRANDS", 200)  # brand label cardinality
+DOXIE_READY_HEARTBEAT_SECONDS = env_int("DOXIE_READY_HEARTBEAT_SECONDS", 60)
+DOXIE_SHUTDOWN_GRACE_SECONDS = env_int("DOXIE_SHUTDOWN_GRACE_SECONDS", 30)
 
 # Request body limits (bytes) enforced by core.middleware before anything is parsed.
 DOXIE_MAX_JSON_BODY = env_int("DOXIE_MAX_JSON_BODY", 1024 * 1024)
@@ -158,6 +170,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "doxie.core.logs.RequestContextMiddleware",
+    "doxie.core.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "doxie.core.middleware.ApiRequestGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -289,19 +303,16 @@ PROCRASTINATE_WORKER_DEFAULTS = {
     "fetch_job_polling_interval": float(os.environ.get("DOXIE_WORKER_POLL_SECONDS", "1")),
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("DOXIE_LOG_LEVEL", "INFO")},
-    "loggers": {
-        "procrastinate": {"level": os.environ.get("DOXIE_PROCRASTINATE_LOG_LEVEL", "WARNING")},
-        "django.request": {"level": "ERROR"},
-        "pgserver": {"level": "WARNING"},
-        "httpx": {"level": "WARNING"},
-    },
-}
+# One logging config: text in development, one JSON object per line in production; every
+# line carries the request id, tenant slug and process uuid, and passes the redaction filter.
+DOXIE_LOG_FORMAT = os.environ.get("DOXIE_LOG_FORMAT") or ("json" if PRODUCTION else "text")
+if DOXIE_LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured("DOXIE_LOG_FORMAT must be 'text' or 'json'")
+LOGGING = logging_config(
+    fmt=DOXIE_LOG_FORMAT,
+    level=os.environ.get("DOXIE_LOG_LEVEL", "INFO"),
+    procrastinate_level=os.environ.get("DOXIE_PROCRASTINATE_LOG_LEVEL", "WARNING"),
+)
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"

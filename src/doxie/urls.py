@@ -5,10 +5,13 @@ from django.contrib.staticfiles.views import serve as serve_static
 from django.urls import include, path, re_path
 
 from doxie.api import api
+from doxie.core import metrics as core_metrics
 from doxie.core import views as core_views
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_views.readyz, name="readyz"),
+    path("metrics", core_metrics.metrics_view, name="metrics"),
     path("api/", api.urls),
     path("oauth/", include("doxie.tenants.urls")),  # no-slash paths answer directly
     path("admin/", admin.site.urls),

@@ -32,6 +32,7 @@ from doxie.consents.models import (
 from doxie.core import ratelimit
 from doxie.core.db import savepoint
 from doxie.core.errors import FieldError, Invalid, NotFound, RateLimited
+from doxie.core.metrics import DOMAIN_EVENTS
 from doxie.core.timefmt import isoformat_z
 from doxie.messaging import queueing, secret_links
 from doxie.messaging import services as messaging_services
@@ -436,6 +437,7 @@ def confirm(*, token: str, ip: str | None, user_agent: str) -> ConfirmOutcome:
         identifier=identifier, timestamp=now, ip_address=address or None,
         original_payload=process.original_payload if process is not None else None,
     ))
+    transaction.on_commit(DOMAIN_EVENTS.labels("doi_confirmation").inc)
     return ConfirmOutcome(LinkState.CONFIRMED, consent)
 
 

@@ -45,8 +45,10 @@ the next probe time.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Iterable, Sequence
@@ -80,6 +82,27 @@ _LOWER_SCHEDULED = (
     "UPDATE procrastinate_jobs SET scheduled_at = LEAST(scheduled_at, %s) "
     "WHERE queueing_lock = %s AND status = 'todo' AND scheduled_at IS NOT NULL RETURNING id"
 )
+
+
+_shutdown = threading.Event()
+
+
+def begin_shutdown() -> None:
+    """The worker got SIGTERM: every run hands over at its next batch boundary.
+
+    The batch in flight finishes and is recorded (no send is cut off half-way, so nothing is
+    sent twice); the successor job it defers is taken by another worker, or by this one after
+    its restart (nothing waits for a lease to expire)."""
+    _shutdown.set()
+
+
+def shutting_down() -> bool:
+    return _shutdown.is_set()
+
+
+def end_shutdown() -> None:
+    """Tests and an in-process restart: runs drain normally again."""
+    _shutdown.clear()
 
 
 def fresh_connection() -> None:
@@ -242,6 +265,12 @@ class DrainSpec(ABC, Generic[K, R]):
     def release(self, run: Run[K]) -> None:  # noqa: B027 - optional hook
         """The run leaves: give back whatever the claim held beside rows (a slot lease)."""
 
+    def release_claimed(self, run: Run[K]) -> int:
+        """The run was cancelled (shutdown past its grace period) between claim and record:
+        make the rows it still holds under ``run.token`` due again now, instead of waiting
+        for their lease to expire. Returns the rows released (optional hook: 0)."""
+        return 0
+
     @abstractmethod
     def release_expired(self, now: datetime) -> int:
         """Sweep: rows whose lease expired (their worker died) become due again."""
@@ -283,6 +312,10 @@ class Drainer(Generic[K, R]):
         fanned_out = False
         for _recheck in range(3):
             while True:
+                if shutting_down():
+                    await self._step(self._hand_over)(run)
+                    log.info("drainer %s handed over: worker stopping", self.queue.lock(key))
+                    return done
                 batch = await self._step(self.spec.claim)(run)
                 if batch is None:
                     return done
@@ -292,7 +325,7 @@ class Drainer(Generic[K, R]):
                     await self._step(self._defer_one)(key)
                     fanned_out = True
                 if batch.rows:
-                    done += await self.spec.process(run, batch)
+                    done += await self._process(run, batch)
                 if time.monotonic() > deadline:
                     await self._step(self._hand_over)(run)
                     log.debug("drainer %s handed over after its budget", self.queue.lock(key))
@@ -306,6 +339,21 @@ class Drainer(Generic[K, R]):
                 return done
         await self._step(self._wake_at)(key, timezone.now() + RETRY_SOON)
         return done
+
+    async def _process(self, run: Run[K], batch: Batch[R]) -> int:
+        """The spec's step; cancelled (the worker's grace period ran out), the run gives its
+        rows and slot back and defers its successor before the cancellation goes on."""
+        try:
+            return await self.spec.process(run, batch)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._step(self._give_back)(run))
+            raise
+
+    def _give_back(self, run: Run[K]) -> None:
+        released = self.spec.release_claimed(run)
+        self._hand_over(run)
+        log.warning("drainer %s cancelled: %d claimed rows made due again",
+                    self.queue.lock(run.key), released)
 
     def _defer_one(self, key: K) -> None:
         with transaction.atomic():

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 
-from django.db import connection
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from doxie.core.metrics import worker_heartbeat_age
 from doxie.core.middleware import error_response
 
 log = logging.getLogger("doxie.health")
@@ -26,6 +30,50 @@ def healthz(request: HttpRequest) -> JsonResponse:
         response["Retry-After"] = "5"
         return response
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+#: Seconds a "migrations applied" answer is reused: building the migration plan reads every
+#: migration file, too slow for a probe hit every few seconds.
+MIGRATIONS_CACHE_SECONDS = 30.0
+_migrations_ok_at: float | None = None
+
+
+def migrations_pending() -> bool:
+    """True while the database lacks a migration this code has (answer cached when clean)."""
+    global _migrations_ok_at
+    now = time.monotonic()
+    if _migrations_ok_at is not None and now - _migrations_ok_at < MIGRATIONS_CACHE_SECONDS:
+        return False
+    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+    pending = bool(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+    _migrations_ok_at = None if pending else now
+    return pending
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Ready to serve traffic: database up, migrations applied, a worker alive.
+
+    503 with the reasons otherwise, so a load balancer holds traffic during an upgrade (new
+    code before ``migrate``) and an alert fires when no worker drains the queues."""
+    problems: dict[str, str] = {}
+    try:
+        if migrations_pending():
+            problems["migrations"] = "unapplied migrations"
+        age = worker_heartbeat_age()
+        limit = settings.DOXIE_READY_HEARTBEAT_SECONDS
+        if age is None:
+            problems["worker"] = "no worker heartbeat"
+        elif age > limit:
+            problems["worker"] = f"last worker heartbeat {int(age)} s ago (limit {limit} s)"
+    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+        log.warning("readiness check: database unavailable: %s", exc)
+        connection.close_if_unusable_or_obsolete()
+        problems = {"database": "unavailable"}
+    if problems:
+        response = JsonResponse({"status": "unavailable", "reasons": problems}, status=503)
+        response["Retry-After"] = "5"
+        return response
+    return JsonResponse({"status": "ok", "database": "ok", "migrations": "ok", "worker": "ok"})
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -110,7 +110,9 @@ def parse(payload: Any) -> list[StatusReport]:
     for event in events:
         report = parse_event(event)
         if report is None:
-            log.info("mailjet event skipped (not a message event we track): %.200r", event)
+            # The event's type only: its body carries the recipient's address.
+            kind = event.get("event") if isinstance(event, dict) else type(event).__name__
+            log.info("mailjet event skipped (not a message event we track): %.40r", kind)
             continue
         reports.append(report)
     return reports

@@ -8,7 +8,8 @@ class MessagingConfig(AppConfig):
     def ready(self) -> None:
         """Messaging's hooks: P7 for mailer processes, the ``events:`` section of
         ``apply_config`` and the process view's ``messages``."""
-        from doxie.messaging import config, selectors, services
+        from doxie.core.metrics import register_source
+        from doxie.messaging import config, metrics, selectors, services
         from doxie.processes.models import ProcessKind
         from doxie.processes.registry import registry
 
@@ -22,3 +23,4 @@ class MessagingConfig(AppConfig):
         registry.register_describer(
             "messages", selectors.describe_process_messages, app=self.label
         )
+        register_source(metrics.queue_samples)

@@ -53,6 +53,7 @@ from django.utils import timezone
 
 from doxie.core.drain import Batch, Drainer, DrainSpec, Run
 from doxie.messaging import queueing, secret_links
+from doxie.messaging.metrics import record_outcomes
 from doxie.messaging.models import Channel, DrainerLease, Message, MessageStatus
 from doxie.messaging.models import MessageStatusEvent as History
 from doxie.messaging.services import cancel_messages, emit_sent
@@ -154,6 +155,7 @@ class Outcome:
     provider: str = ""
     error: str = ""
     retry_after: float | None = None
+    seconds: float = 0.0  # the provider call's duration (the send-time histogram)
 
 
 # --- database steps (sync; each its own transaction) ----------------------------------------
@@ -369,6 +371,7 @@ def _provider_name(adapter: Any) -> str:
 async def send_one(brand: Any, row: Outgoing) -> Outcome:
     """One provider call; never raises (every failure is an outcome to record)."""
     outcome = Outcome(row=row, kind="retry", at=timezone.now())
+    started = time.perf_counter()
     secrets = row.secrets  # filled into the provider's copy only (messaging.secret_links)
     try:
         if row.channel == Channel.EMAIL:
@@ -406,6 +409,7 @@ async def send_one(brand: Any, row: Outgoing) -> Outcome:
     else:
         outcome.kind = "sent"
     outcome.at = timezone.now()
+    outcome.seconds = time.perf_counter() - started
     return outcome
 
 
@@ -472,10 +476,19 @@ class BrandDrain(DrainSpec[int, Outgoing]):
             bucket = run.memo["bucket"] = TokenBucket(claim.rate)
         outcomes = await send_batch(claim.brand, batch.rows, bucket)
         await sync_to_async(record_results)(claim.brand, run.token, outcomes)
+        record_outcomes(outcomes)
         return len(outcomes)
 
     def release(self, run: Run[int]) -> None:
         DrainerLease.objects.release(run.key, run.token)
+
+    def release_claimed(self, run: Run[int]) -> int:
+        """Cancelled mid-batch (shutdown): this run's unrecorded rows are due again now."""
+        now = timezone.now()
+        return Message.objects.filter(
+            brand_id=run.key, status=MessageStatus.SENDING, lease_token=run.token
+        ).update(status=MessageStatus.QUEUED, next_attempt_at=now, claimed_until=None,
+                 lease_token=None, updated_at=now)
 
     def next_due(self, key: int) -> datetime | None:
         return Message.objects.filter(brand_id=key, status=MessageStatus.QUEUED).aggregate(

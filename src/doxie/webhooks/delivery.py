@@ -43,6 +43,7 @@ from doxie.core.drain import Batch, Drainer, DrainSpec, Run
 from doxie.core.http import SafeClient
 from doxie.core.timefmt import isoformat_z
 from doxie.webhooks.dispatch import QUEUE
+from doxie.webhooks.metrics import record_delivery
 from doxie.webhooks.models import (
     PING_EVENT,
     InteractionStatus,
@@ -287,6 +288,8 @@ class EndpointDrain(DrainSpec[int, Claimed]):
         async with holder as http:
             outcomes = await deliver_batch(http, claim.target, batch.rows, concurrency())
         await sync_to_async(record_results)(run.key, run.token, outcomes)
+        for outcome in outcomes:
+            record_delivery(outcome.kind)
         return len(outcomes)
 
     def next_due(self, key: int) -> datetime | None:
@@ -296,6 +299,14 @@ class EndpointDrain(DrainSpec[int, Claimed]):
             endpoint_id=key, status=InteractionStatus.PENDING
         ).filter(Q(Exists(active)) | Q(event=PING_EVENT)).aggregate(
             due=Min("next_attempt_at"))["due"]
+
+    def release_claimed(self, run: Run[int]) -> int:
+        """Cancelled mid-batch (shutdown): this run's unrecorded rows are due again now."""
+        now = timezone.now()
+        return WebhookInteraction.objects.filter(
+            endpoint_id=run.key, status=InteractionStatus.DELIVERING, lease_token=run.token
+        ).update(status=InteractionStatus.PENDING, claimed_until=None, lease_token=None,
+                 next_attempt_at=now, updated_at=now)
 
     def release_expired(self, now: datetime) -> int:
         """Rows whose drainer died mid-batch (lease expired) become due again."""

@@ -56,7 +56,7 @@ class OutboxProvider:
         data = render_mime(message)
         path = outbox_path(self.directory, message.message_id, ".eml")
         await asyncio.to_thread(write_atomically, path, data)
-        log.info("outbox: email %s to %s written to %s", message.message_id, message.to, path)
+        log.info("outbox: email %s written to %s", message.message_id, path)  # no recipient
         return SendResult(
             provider_message_id=message.message_id,
             recipient_message_ids={rcpt: message.message_id for rcpt in message.to},

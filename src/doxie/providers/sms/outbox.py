@@ -28,7 +28,8 @@ async def _write(directory: Path, channel: str, message: SmsMessage | RcsMessage
     data = json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
     path = outbox_path(directory, message.message_id, ".json")
     await asyncio.to_thread(write_atomically, path, data)
-    log.info("outbox: %s %s to %s written to %s", channel, message.message_id, message.to, path)
+    # The message id finds the file; the recipient never goes into a log line.
+    log.info("outbox: %s %s written to %s", channel, message.message_id, path)
     return SendResult(
         provider_message_id=message.message_id,
         recipient_message_ids={message.to: message.message_id},

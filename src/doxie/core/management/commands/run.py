@@ -54,7 +54,7 @@ class Command(BaseCommand):
             for child in children:
                 if child.poll() is None:
                     child.send_signal(signal.SIGTERM)
-            deadline = time.monotonic() + 15
+            deadline = time.monotonic() + settings.DOXIE_SHUTDOWN_GRACE_SECONDS + 5
             for child in children:
                 try:
                     child.wait(timeout=max(0.1, deadline - time.monotonic()))
