@@ -129,6 +129,8 @@ def mount_routers() -> None:
     from doxie.brands.api import router as brands_router
     from doxie.consents.api import admin_router as consents_admin_router
     from doxie.consents.api import router as consents_router
+    from doxie.journeys.api import admin_router as journeys_admin_router
+    from doxie.journeys.api import router as journeys_router
     from doxie.messaging.api import router as messaging_router
     from doxie.processes.api import admin_router as processes_admin_router
     from doxie.processes.api import router as processes_router
@@ -141,12 +143,14 @@ def mount_routers() -> None:
     api.add_router("/v1/{tenant}/", consents_router)
     api.add_router("/v1/{tenant}/", messaging_router)
     api.add_router("/v1/{tenant}/", processes_router)
+    api.add_router("/v1/{tenant}/", journeys_router)
     # Admin API (OAuth2 bearer)
     api.add_router("/v1/{tenant}/admin/", tenants_router)
     api.add_router("/v1/{tenant}/admin/", brands_router)
     api.add_router("/v1/{tenant}/admin/", webhooks_router)
     api.add_router("/v1/{tenant}/admin/", consents_admin_router)
     api.add_router("/v1/{tenant}/admin/", processes_admin_router)
+    api.add_router("/v1/{tenant}/admin/", journeys_admin_router)
 
 
 

@@ -147,6 +147,7 @@ INSTALLED_APPS = [
     "doxie.messaging",
     "doxie.consents",
     "doxie.inbound",
+    "doxie.journeys",
 ]
 
 MIDDLEWARE = [

@@ -296,3 +296,41 @@ def html_to_text(html: str) -> str:
     parser.feed(html)
     parser.close()
     return parser.text()
+
+
+# --- conditions (journeys' `if`) ---------------------------------------------------------------
+
+# Conditions run in the same sandbox; a payload key that is missing is None (falsy), not an
+# error, so `plan == 'pro'` is simply false for a payload without a plan.
+_CONDITION_ENV = _Sandbox(autoescape=False)
+_CONDITION_ENV.globals["range"] = _budgeted_range
+
+
+@lru_cache(maxsize=1024)
+def compile_condition(source: str) -> Any:
+    """The compiled sandboxed expression; raises ``jinja2.TemplateSyntaxError``."""
+    return _CONDITION_ENV.compile_expression(source, undefined_to_none=True)
+
+
+def condition_error(source: str) -> str | None:
+    """None when ``source`` is a valid expression, else a one-line reason."""
+    if not isinstance(source, str) or not source.strip():
+        return "must be a non-empty expression"
+    try:
+        compile_condition(source)
+    except TemplateError as exc:
+        return f"invalid expression: {exc.message}"
+    return None
+
+
+def evaluate_condition(source: str, context: dict[str, Any]) -> bool:
+    """The expression's truth over ``context``; raises ``RenderError`` when it fails."""
+    token = _range_budget.set(MAX_RANGE_TOTAL)
+    try:
+        return bool(compile_condition(source)(**context))
+    except RenderError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - sandbox violations, type errors: one reason
+        raise RenderError(f"condition failed: {exc}") from None
+    finally:
+        _range_budget.reset(token)

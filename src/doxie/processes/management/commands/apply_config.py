@@ -67,7 +67,9 @@ class Command(BaseCommand):
         known = registry.sections
         problems = [f"unknown section '{key}' (known: {', '.join(sorted(known))})"
                     for key in document if key not in known]
-        sections = [s for s in registry.ordered_sections() if s.key in document]
+        # A dotted key ("events.journey") is a sub-section: it runs when its parent key is there.
+        sections = [s for s in registry.ordered_sections()
+                    if s.key.split(".")[0] in document]
         for section in sections:
             problems += section.validate(target, document)
         if problems:
