@@ -13,8 +13,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
+from doxie.core import converters  # noqa: F401 - registers {id:}, {key:}… before routing
 from doxie.core.envelopes import admin_error, is_admin_path, public_error
 from doxie.core.errors import DomainError
+from doxie.core.request_decoding import JsonParser, MalformedInput
 
 log = logging.getLogger("doxie.api")
 
@@ -36,6 +38,7 @@ api = NinjaAPI(
     urls_namespace="api",
     docs_url="/docs",
     openapi_url="/openapi.json",
+    parser=JsonParser(),
 )
 
 
@@ -64,6 +67,11 @@ def _field_name(loc: tuple) -> str:
 def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     details = [d.as_dict() for d in exc.details] if exc.status == 422 else None
     return _respond(request, exc.status, exc.message, details, exc.headers)
+
+
+@api.exception_handler(MalformedInput)
+def on_malformed_input(request: HttpRequest, exc: MalformedInput) -> HttpResponse:
+    return _respond(request, exc.status, exc.message, exc.details or None)
 
 
 @api.exception_handler(ValidationError)
@@ -139,18 +147,18 @@ def mount_routers() -> None:
     from doxie.webhooks.api import router as webhooks_router
 
     # Public API (HTTP Basic with an API user)
-    api.add_router("/v1/{tenant}/", tenants_public_router)
-    api.add_router("/v1/{tenant}/", consents_router)
-    api.add_router("/v1/{tenant}/", messaging_router)
-    api.add_router("/v1/{tenant}/", processes_router)
-    api.add_router("/v1/{tenant}/", journeys_router)
+    api.add_router("/v1/{key:tenant}/", tenants_public_router)
+    api.add_router("/v1/{key:tenant}/", consents_router)
+    api.add_router("/v1/{key:tenant}/", messaging_router)
+    api.add_router("/v1/{key:tenant}/", processes_router)
+    api.add_router("/v1/{key:tenant}/", journeys_router)
     # Admin API (OAuth2 bearer)
-    api.add_router("/v1/{tenant}/admin/", tenants_router)
-    api.add_router("/v1/{tenant}/admin/", brands_router)
-    api.add_router("/v1/{tenant}/admin/", webhooks_router)
-    api.add_router("/v1/{tenant}/admin/", consents_admin_router)
-    api.add_router("/v1/{tenant}/admin/", processes_admin_router)
-    api.add_router("/v1/{tenant}/admin/", journeys_admin_router)
+    api.add_router("/v1/{key:tenant}/admin/", tenants_router)
+    api.add_router("/v1/{key:tenant}/admin/", brands_router)
+    api.add_router("/v1/{key:tenant}/admin/", webhooks_router)
+    api.add_router("/v1/{key:tenant}/admin/", consents_admin_router)
+    api.add_router("/v1/{key:tenant}/admin/", processes_admin_router)
+    api.add_router("/v1/{key:tenant}/admin/", journeys_admin_router)
 
 
 

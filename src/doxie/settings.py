@@ -91,9 +91,14 @@ DOXIE_MAX_JSON_BODY = env_int("DOXIE_MAX_JSON_BODY", 1024 * 1024)
 DOXIE_MAX_UPLOAD_BODY = env_int("DOXIE_MAX_UPLOAD_BODY", 10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = DOXIE_MAX_UPLOAD_BODY + 1024 * 1024
 
-# Failed basic-auth attempts allowed per username and per IP within the window.
-DOXIE_AUTH_FAILURE_LIMIT = env_int("DOXIE_AUTH_FAILURE_LIMIT", 10)
-DOXIE_AUTH_FAILURE_WINDOW = env_int("DOXIE_AUTH_FAILURE_WINDOW", 300)
+# Sign-in throttling (HTTP Basic, admin login, OAuth2 authorization login; docs/security.md):
+# free failures per (username, client IP) and per IP, then exponential back-off from BASE
+# seconds doubling per failure up to MAX; failures are forgotten after MEMORY quiet seconds.
+DOXIE_AUTH_FAILURE_LIMIT = env_int("DOXIE_AUTH_FAILURE_LIMIT", 5)
+DOXIE_AUTH_IP_FAILURE_LIMIT = env_int("DOXIE_AUTH_IP_FAILURE_LIMIT", 50)
+DOXIE_AUTH_BACKOFF_BASE = env_int("DOXIE_AUTH_BACKOFF_BASE", 1)
+DOXIE_AUTH_BACKOFF_MAX = env_int("DOXIE_AUTH_BACKOFF_MAX", 900)
+DOXIE_AUTH_FAILURE_MEMORY = env_int("DOXIE_AUTH_FAILURE_MEMORY", 86400)
 
 # Provider base URLs: settings so tests and staging point them at local peers.
 DOXIE_MAILJET_API_URL = os.environ.get("DOXIE_MAILJET_API_URL", "https://api.mailjet.com")
@@ -254,13 +259,25 @@ MEDIA_URL = "/media/"
 
 LOGIN_URL = "/admin/login/"
 
+# Only the grants the contract documents (client credentials; authorization code + PKCE,
+# with its refresh tokens); tokens stored as SHA-256 only; scopes follow the client.
 OAUTH2_PROVIDER = {
     "SCOPES": {"read": "Read tenant data", "write": "Change tenant data"},
     "DEFAULT_SCOPES": ["read"],
     "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("DOXIE_ACCESS_TOKEN_SECONDS", 3600),
     "PKCE_REQUIRED": True,
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],
+    "OAUTH2_SERVER_CLASS": "doxie.tenants.oauth.DoxieOAuth2Server",
+    "SCOPES_BACKEND_CLASS": "doxie.tenants.oauth.ClientScopes",
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "client_credentials", "refresh_token"],
 }
+# The toolkit's default, named so migrations referring to it (tenants.OAuthClient) resolve.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "tasks"
 # The poll interval bounds how late a scheduled drainer (a row due at T: retries, scheduled

@@ -10,7 +10,7 @@ from doxie.core import views as core_views
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("api/", api.urls),
-    path("oauth/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path("oauth/", include("doxie.tenants.urls")),  # no-slash paths answer directly
     path("admin/", admin.site.urls),
     path("hooks/", include("doxie.inbound.urls")),  # provider callbacks (token in the path)
     path("", include("doxie.messaging.urls")),  # tracked links /l/<token>

@@ -110,8 +110,8 @@ def test_missing_smtp_config_is_422(api, admin, tenant):
 def test_private_addresses_refused_when_the_deployment_forbids_them(
     api, admin, tenant, smtp_server, settings
 ):
+    brand = _smtp_brand(tenant, smtp_server)  # saved while private hosts were allowed
     settings.DOXIE_ALLOW_PRIVATE_URLS = False
-    brand = _smtp_brand(tenant, smtp_server)
     response = api.post(f"{BASE}/{brand.id}/smtp_test", caller=admin)
     assert response.status_code == 422
     assert "loopback" in response.json()["error"]

@@ -9,9 +9,12 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from doxie.brands.models import Brand, Style
+from doxie.brands.models import Brand, SmtpConfig, Style
 from doxie.consents.models import ConsentPurpose
 from doxie.providers import registry
+from tests.fakes.seven import FakeSeven
+from tests.fakes.smtp_server import FakeSmtpServer
+from tests.fakes.webhook_receiver import WebhookReceiver
 
 PUBLIC_URL = "https://doxie.example.test"
 
@@ -93,3 +96,37 @@ def clean_jobs() -> Iterator[None]:
     delete_jobs()
     yield
     delete_jobs()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[FakeSmtpServer]:
+    server = FakeSmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_seven(settings) -> Iterator[FakeSeven]:
+    fake = FakeSeven(api_key="seven-key").start()
+    settings.DOXIE_SEVEN_API_URL = fake.url
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def live(settings, live_server, smtp_server, brand, clean_jobs):
+    """The live server is the public URL; the brand sends through the aiosmtpd server."""
+    settings.DOXIE_PUBLIC_URL = live_server.url
+    settings.DOXIE_ALLOW_PRIVATE_URLS = True
+    brand.mail_provider = "smtp"
+    brand.messages_per_second = 1000
+    brand.save()
+    SmtpConfig.objects.create(tenant=brand.tenant, brand=brand, address=smtp_server.host,
+                              port=smtp_server.port, enable_starttls_auto=False)
+    return live_server

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from doxie.messaging import secret_links
 from doxie.messaging.models import Message
 
 INITIATE = "/api/v1/{tenant}/mpm/consents/initiate"
@@ -30,6 +31,16 @@ def link_in(text: str) -> str:
     return match.group(0)
 
 
+def provider_copy(message: Message) -> tuple[str, str]:
+    """(text, html) as delivery hands them to the provider: stored bodies carry only the
+    placeholder, the link comes from the message's encrypted secret values."""
+    values = secret_links.unseal(message.secret_values, encrypted=False)
+    return (
+        secret_links.fill(message.text, values) or "",
+        secret_links.fill(message.html, values, html=True) or "",
+    )
+
+
 def path_of(url: str) -> str:
     return "/" + url.split("/", 3)[3]
 
@@ -44,4 +55,4 @@ def start(tenant, *, email: str | None = "a@example.com", phone: str | None = No
         email=None if phone else email, phone=phone, actor=services.Actor("api_user:test"),
     )
     message = Message.objects.filter(process__uuid=result.process_uuid).order_by("-id").first()
-    return result.consent, link_in(message.text)
+    return result.consent, link_in(provider_copy(message)[0])

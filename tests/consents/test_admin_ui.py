@@ -79,3 +79,12 @@ def test_contacts_consents_and_ledger_are_read_only(staff, tenant, purpose):
     assert ledger_page.status_code == 200
     assert staff.post(f"/admin/consents/consentledgerentry/{entry.id}/delete/").status_code == 403
     assert ConsentLedgerEntry.objects.filter(id=entry.id).exists()
+
+
+def test_templates_that_fail_a_trial_render_are_rejected(staff, purpose):
+    url = f"/admin/consents/consentpurpose/{purpose.id}/change/"
+    broken = staff.post(url, _form(purpose, doi_email_html="{{ 'a'.center(20000000) }}"))
+    assert broken.status_code == 200
+    assert "template fails with a sample context" in broken.content.decode()
+    purpose.refresh_from_db()
+    assert "center" not in purpose.doi_email_html

@@ -171,3 +171,25 @@ def test_apply_config_command_runs_the_section(tenant, brand, tmp_path):
     path.write_text(yaml.safe_dump(broken), encoding="utf-8")
     failed = run_doxie("apply_config", "acme", str(path))
     assert failed.returncode != 0 and "unknown brand 'ghost'" in failed.stderr
+
+
+@pytest.mark.parametrize(
+    ("part", "source"),
+    [
+        ("html", "<p>{{ 'a'.center(20000000) }}</p>"),
+        ("html", "{{ 1 // 0 }}"),
+        ("subject", "{{ purpose_name.nope() }}"),
+        ("text", "{% for i in range(10**9) %}{% endfor %}"),
+    ],
+)
+def test_templates_are_tried_with_a_sample_context(tenant, brand, part, source):
+    """Syntax alone is not enough: a template that cannot render is refused when configured
+    (it would make every P1 for the purpose fail)."""
+    document = copy.deepcopy(DOCUMENT)
+    document["consent_purposes"][0]["doi_email_template"][part] = source
+    problems = config.validate(tenant, document)
+    assert any(f"doi_email_{part}: template fails with a sample context" in p
+               for p in problems), problems
+    sms = copy.deepcopy(DOCUMENT)
+    sms["consent_purposes"][0]["doi_sms_template"]["text"] = source
+    assert any("doi_sms_text: template fails" in p for p in config.validate(tenant, sms))

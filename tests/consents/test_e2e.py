@@ -6,13 +6,10 @@ Mailer's consent gate after a revocation."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from doxie.brands.models import SmtpConfig
 from doxie.consents import ledger
 from doxie.consents.models import Consent, ConsentLedgerEntry, ConsentStatus
 from doxie.messaging.models import EmailTemplate, Message
@@ -20,46 +17,10 @@ from doxie.processes.models import Event
 from doxie.webhooks.services import create_endpoint
 from tests.consents.browser import visit
 from tests.consents.support import initiate, link_in, revoke
-from tests.fakes.seven import FakeSeven
 from tests.fakes.smtp_server import FakeSmtpServer
-from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.helpers import run_jobs
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[FakeSmtpServer]:
-    server = FakeSmtpServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    with WebhookReceiver() as server:
-        yield server
-
-
-@pytest.fixture
-def fake_seven(settings) -> Iterator[FakeSeven]:
-    fake = FakeSeven(api_key="seven-key").start()
-    settings.DOXIE_SEVEN_API_URL = fake.url
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def live(settings, live_server, smtp_server, brand, clean_jobs):
-    """The live server is the public URL; the brand sends through the aiosmtpd server."""
-    settings.DOXIE_PUBLIC_URL = live_server.url
-    settings.DOXIE_ALLOW_PRIVATE_URLS = True
-    brand.mail_provider = "smtp"
-    brand.messages_per_second = 1000
-    brand.save()
-    SmtpConfig.objects.create(tenant=brand.tenant, brand=brand, address=smtp_server.host,
-                              port=smtp_server.port, enable_starttls_auto=False)
-    return live_server
 
 
 def _doi_link(smtp_server: FakeSmtpServer, index: int = -1) -> str:

@@ -11,7 +11,7 @@ from django.db import connection
 from doxie.consents.models import Consent, ConsentLedgerEntry, ConsentStatus, Contact
 from doxie.consents.services import hash_token
 from doxie.processes.models import Process
-from tests.consents.support import INITIATE, initiate, link_in, messages
+from tests.consents.support import INITIATE, initiate, link_in, messages, provider_copy
 from tests.helpers import basic_caller
 
 pytestmark = pytest.mark.django_db
@@ -59,12 +59,15 @@ def test_email_initiation_queues_the_doi_message_and_records_the_ledger(
     assert message.sender == "noreply@acme.example" and message.sender_name == "Acme"
     assert message.subject == "Bitte bestätigen Sie Ihre Einwilligung (Marketing)"
     assert "Hallo c-1" in message.html
-    url = link_in(message.text)
+    # stored: the placeholder only; the provider's copy gets the link (test_secret_links)
+    assert "{{ confirmation_url }}" in message.text and "/doi/" not in message.text + message.html
+    text, html = provider_copy(message)
+    url = link_in(text)
     assert url.startswith("https://doxie.example.test/doi/")
     token = url.rsplit("/", 1)[1]
     assert len(token) >= 43 and hash_token(token) == consent.token_hash
     assert token not in consent.token_hash  # only the hash is stored
-    assert url in message.html.replace("&amp;", "&")  # untracked: the link itself
+    assert url in html.replace("&amp;", "&")  # untracked: the link itself
     assert drain_jobs(purpose.brand_id), "the brand's drainer is deferred in the transaction"
 
     requested, sent = ConsentLedgerEntry.objects.filter(tenant=tenant).order_by("seq")
@@ -91,9 +94,10 @@ def test_sms_initiation_uses_a_short_link(api, api_caller, purpose):
     assert response.json()["data"]["contact_channel"] == "+491771234567"
     [message] = messages(channel="sms")
     assert message.recipient == "+491771234567"
-    url = link_in(message.text)
+    text, _ = provider_copy(message)
+    url = link_in(text)
     assert url.startswith("https://doxie.example.test/d/")
-    assert len(message.text) <= 160
+    assert len(text) <= 160
     assert Consent.objects.get().channel == "sms"
 
 
@@ -152,6 +156,36 @@ def test_channel_without_template_is_422(api, api_caller, purpose):
     response = initiate(api, api_caller, phone="+491771234567")
     assert response.status_code == 422
     assert response.json()["details"][0]["field"] == "phone"
+
+
+@pytest.mark.parametrize(("field", "source"), [
+    # configured around the checks (an older purpose, a direct database edit)
+    ("doi_email_html", "<p>{{ 'a'.center(20000000) }}</p>"),
+    ("doi_email_subject", "{{ 1 // 0 }}"),
+    # passes the configuration's trial render, fails for this customer id only
+    ("doi_email_text", "{{ 100 // (customer_id|length - 2) }} {{ confirmation_url }}"),
+])
+def test_a_template_failing_at_p1_is_a_422_and_writes_nothing(
+    api, api_caller, purpose, field, source
+):
+    from doxie.consents import config
+
+    setattr(purpose, field, source)
+    purpose.save()
+    if field == "doi_email_text":
+        assert not [f for f, _ in config.field_problems(purpose.__dict__) if f == field]
+
+    response = initiate(api, api_caller, customer_id="ab", email="a@example.com")
+
+    assert response.status_code == 422, response.content
+    body = response.json()
+    assert body["success"] is False
+    [detail] = body["details"]
+    assert detail["field"] == "consent_slug"
+    assert "double opt-in template of consent purpose 'marketing' cannot be rendered" in (
+        detail["message"]
+    )
+    assert not Consent.objects.exists() and not messages() and not Process.objects.exists()
 
 
 def test_unknown_slug_is_404(api, api_caller, purpose):

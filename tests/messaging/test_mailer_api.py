@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from doxie.messaging import secret_links
 from doxie.messaging.models import EmailTemplate, Message, MessageStatusEvent, TrackedLink
 from doxie.processes.models import Event, Process
 from tests.messaging.conftest import PUBLIC_URL, SENDER, mailer, make_brand, make_event
@@ -199,7 +200,8 @@ def _confirmed_consent(tenant, brand, email: str) -> None:
     consents.initiate(tenant=tenant, customer_id=email, consent_slug=purpose.slug, email=email,
                       actor=consents.Actor("api_user:test"))
     doi = Message.objects.filter(recipient=email).latest("id")
-    token = re.search(r"/doi/([A-Za-z0-9_-]+)", doi.text + doi.html).group(1)
+    link = secret_links.unseal(doi.secret_values, encrypted=False)["confirmation_url"]
+    token = re.search(r"/doi/([A-Za-z0-9_-]+)", link).group(1)
     consents.confirm(token=token, ip="203.0.113.9", user_agent="pytest")
 
 

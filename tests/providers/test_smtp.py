@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import Counter
 
 import pytest
@@ -12,7 +13,13 @@ from doxie.providers.base import EmailMessage, PermanentError, RetryableError
 from doxie.providers.email import smtp as smtp_module
 from doxie.providers.email.smtp import SmtpProvider, SmtpSettings
 from doxie.providers.email.smtp import test_connection as check_connection
-from tests.fakes.smtp_server import FakeSmtpServer, SilentServer, free_port
+from tests.fakes.smtp_server import (
+    FakeSmtpServer,
+    SilentServer,
+    free_port,
+    make_self_signed_cert,
+    running_smtp_server,
+)
 
 
 def make_message(n: int = 1, **overrides) -> EmailMessage:
@@ -288,3 +295,132 @@ async def test_invalid_envelope_from_is_refused_before_connecting(smtp_server, s
     with pytest.raises(PermanentError, match="invalid sender"):
         await provider.send_email(make_message())
     assert provider.connections_opened == 0
+
+
+# --- SSRF policy at connect time (doxie.core.ssrf), pinned against DNS rebinding ---------
+
+
+def fixed_resolver(answers: dict[str, list[str]], calls: list[str] | None = None):
+    async def resolve(host: str) -> list[str]:
+        if calls is not None:
+            calls.append(host)
+        if host not in answers:
+            raise OSError(f"unknown host {host}")
+        return answers[host]
+
+    return resolve
+
+
+@pytest.fixture
+def production_like(settings):
+    """``DOXIE_ALLOW_PRIVATE_URLS=False``, as ``DOXIE_ENV=production`` defaults it."""
+    settings.DOXIE_ALLOW_PRIVATE_URLS = False
+    return settings
+
+
+@pytest.mark.parametrize(
+    ("host", "reason"),
+    [
+        ("127.0.0.1", "address 127.0.0.1 is loopback"),
+        ("169.254.169.254", "address 169.254.169.254 is link-local (cloud metadata)"),
+        ("10.0.0.1", "address 10.0.0.1 is private"),
+        ("::1", "address ::1 is loopback"),
+        ("[::ffff:127.0.0.1]", "loopback (embedded IPv4 127.0.0.1)"),
+        ("2130706433", "address 127.0.0.1 is loopback"),
+        ("localhost", "localhost resolves to 127.0.0.1; address 127.0.0.1 is loopback"),
+    ],
+)
+async def test_forbidden_hosts_are_refused_before_any_connection(
+    production_like, smtp_server, host, reason
+) -> None:
+    settings = SmtpSettings(host=host, port=smtp_server.port, starttls=False, connect_timeout=2)
+    provider = SmtpProvider(settings)
+    with pytest.raises(PermanentError, match=re.escape(reason)) as caught:
+        await provider.send_email(make_message())
+    assert caught.value.reason.startswith(f"SMTP host {host} may not be contacted: ")
+    assert await check_connection(settings) == (False, caught.value.reason)
+    assert provider.connections_opened == 0
+    assert smtp_server._sessions == [] and smtp_server.received == []  # no TCP connection
+
+
+async def test_the_same_sink_is_reachable_when_private_hosts_are_allowed(
+    settings, smtp_server
+) -> None:
+    """The control for the test above: only the policy stands between us and the sink."""
+    settings.DOXIE_ALLOW_PRIVATE_URLS = True
+    provider = SmtpProvider(SmtpSettings(host="localhost", port=smtp_server.port, starttls=False))
+    await provider.send_email(make_message())
+    await provider.aclose()
+    assert len(smtp_server.received) == 1
+
+
+async def test_one_forbidden_address_among_the_answers_refuses_the_host(production_like) -> None:
+    resolver = fixed_resolver({"mx.doxie.test": ["203.0.114.7", "127.0.0.1"]})
+    provider = SmtpProvider(SmtpSettings(host="mx.doxie.test", port=25), resolver=resolver)
+    with pytest.raises(PermanentError, match="mx.doxie.test resolves to 127.0.0.1; address"):
+        await provider.send_email(make_message())
+
+
+async def test_unresolvable_host_is_retryable(production_like) -> None:
+    provider = SmtpProvider(SmtpSettings(host="nowhere.doxie.test", port=25),
+                            resolver=fixed_resolver({}))
+    with pytest.raises(RetryableError, match="could not resolve nowhere.doxie.test"):
+        await provider.send_email(make_message())
+
+
+async def test_session_runs_over_the_checked_address_without_a_second_lookup(
+    settings, smtp_server
+) -> None:
+    # ".test" never resolves through the OS: delivery proves aiosmtplib did not resolve.
+    settings.DOXIE_ALLOW_PRIVATE_URLS = True
+    calls: list[str] = []
+    resolver = fixed_resolver({"pinned.doxie.test": ["127.0.0.3", "127.0.0.1"]}, calls)
+    provider = SmtpProvider(
+        SmtpSettings(host="pinned.doxie.test", port=smtp_server.port, starttls=False),
+        resolver=resolver,
+    )
+    await provider.send_email(make_message())
+    await provider.aclose()
+    assert calls == ["pinned.doxie.test"]  # once; 127.0.0.3 refused, 127.0.0.1 was next
+    assert len(smtp_server.received) == 1
+
+
+async def test_rebinding_after_the_check_does_not_reach_the_local_sink(
+    production_like, smtp_server
+) -> None:
+    answers = iter([["203.0.114.7"], ["127.0.0.1"], ["127.0.0.1"]])
+    calls: list[str] = []
+
+    async def rebinding(host: str) -> list[str]:
+        calls.append(host)
+        return next(answers)
+
+    settings = SmtpSettings(host="rebind.doxie.test", port=smtp_server.port, starttls=False,
+                            connect_timeout=0.5)
+    with pytest.raises(RetryableError):  # 203.0.114.7 does not answer (or refuses)
+        await SmtpProvider(settings, resolver=rebinding).send_email(make_message())
+    assert calls == ["rebind.doxie.test"]
+    assert smtp_server._sessions == []
+
+
+@pytest.mark.parametrize("mode", ["starttls", "tls"])
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+async def test_tls_verifies_the_configured_name_not_the_pinned_ip(
+    settings, tmp_path, monkeypatch, mode
+) -> None:
+    """The certificate names mail.doxie.test *and* 127.0.0.1: only checking the name the
+    tenant configured (SNI and verification) makes other.doxie.test fail."""
+    settings.DOXIE_ALLOW_PRIVATE_URLS = True
+    cert = make_self_signed_cert(tmp_path, common_name="mail.doxie.test")
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert.cert))  # trust it like a public CA
+    resolver = fixed_resolver({"mail.doxie.test": ["127.0.0.1"], "other.doxie.test": ["127.0.0.1"]})
+    with running_smtp_server(mode=mode, cert=cert, users={"u": "p"}, auth_required=True) as srv:
+        def for_host(host: str) -> SmtpSettings:
+            return SmtpSettings(host=host, port=srv.port, username="u", password="p",
+                                starttls=mode == "starttls", ssl=mode == "tls", verify_tls=True)
+
+        assert await check_connection(for_host("mail.doxie.test"), resolver) == (True, None)
+        ok, error = await check_connection(for_host("other.doxie.test"), resolver)
+    assert ok is False
+    assert error is not None and error.startswith("TLS handshake failed")
+    assert "other.doxie.test" in error or "mismatch" in error

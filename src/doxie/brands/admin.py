@@ -148,7 +148,7 @@ class SmtpConfigForm(SecretFieldsForm):
         _check(
             self,
             {
-                "address": validation.hostname_error,
+                "address": validation.smtp_host_error,
                 "domain": validation.hostname_error,
                 "envelope_from": validation.email_error,
             },

@@ -91,7 +91,7 @@ def create_brand(request: HttpRequest, tenant: TenantSlug, payload: BrandWrite):
 
 
 @router.get(
-    "/brands/{int:id}",
+    "/brands/{id:id}",
     auth=ADMIN_READ,
     response=admin_responses({200: BrandEnvelope}),
     summary="Show brand",
@@ -112,7 +112,7 @@ def _update(request: HttpRequest, brand_id: int, payload: BrandWrite) -> dict[st
 
 
 @router.patch(
-    "/brands/{int:id}",
+    "/brands/{id:id}",
     auth=ADMIN_WRITE,
     response=admin_responses({200: BrandEnvelope}, 409),
     summary="Update brand",
@@ -123,7 +123,7 @@ def update_brand(request: HttpRequest, tenant: TenantSlug, id: BrandId, payload:
 
 
 @router.put(
-    "/brands/{int:id}",
+    "/brands/{id:id}",
     auth=ADMIN_WRITE,
     response=admin_responses({200: BrandEnvelope}, 409),
     summary="Update brand (PUT)",
@@ -134,7 +134,7 @@ def replace_brand(request: HttpRequest, tenant: TenantSlug, id: BrandId, payload
 
 
 @router.delete(
-    "/brands/{int:id}",
+    "/brands/{id:id}",
     auth=ADMIN_WRITE,
     response=admin_responses({200: BrandEnvelope}, 409),
     summary="Delete brand",
@@ -157,7 +157,7 @@ _MAILJET = (
 
 
 @router.get(
-    "/brands/{int:brand_id}/mailjet_webhooks",
+    "/brands/{id:brand_id}/mailjet_webhooks",
     auth=ADMIN_READ,
     response=admin_responses({200: MailjetWebhooksEnvelope}, 502),
     summary="Mailjet webhooks status",
@@ -170,7 +170,7 @@ def mailjet_webhooks_status(request: HttpRequest, tenant: TenantSlug, brand_id: 
 
 
 @router.post(
-    "/brands/{int:brand_id}/mailjet_webhooks",
+    "/brands/{id:brand_id}/mailjet_webhooks",
     auth=ADMIN_READ_WRITE,
     response=admin_responses({200: MailjetWebhooksEnvelope}, 502),
     summary="Register Mailjet webhooks",
@@ -185,7 +185,7 @@ def register_mailjet_webhooks(request: HttpRequest, tenant: TenantSlug, brand_id
 
 
 @router.delete(
-    "/brands/{int:brand_id}/mailjet_webhooks",
+    "/brands/{id:brand_id}/mailjet_webhooks",
     auth=ADMIN_READ_WRITE,
     response=admin_responses({200: MailjetWebhooksEnvelope}, 502),
     summary="Delete Mailjet webhooks",
@@ -218,7 +218,7 @@ _SEVEN = {
 def _seven_routes(channel: provider_setup.SevenChannel, segment: str) -> None:
     """The three operations per seven.io channel differ only in channel and wording."""
     title, about = _SEVEN[channel]
-    path = f"/brands/{{int:brand_id}}/{segment}"
+    path = f"/brands/{{id:brand_id}}/{segment}"
     responses = admin_responses({200: SevenWebhookEnvelope}, 502)
 
     def status(request: HttpRequest, tenant: TenantSlug, brand_id: BrandId):
@@ -266,7 +266,7 @@ _seven_routes("sms", "sms_webhook")
 
 
 @router.post(
-    "/brands/{int:brand_id}/ses_setup",
+    "/brands/{id:brand_id}/ses_setup",
     auth=ADMIN_WRITE,
     response=admin_responses({200: SesSetupEnvelope}, 502),
     summary="SES setup",
@@ -283,7 +283,7 @@ def ses_setup(request: HttpRequest, tenant: TenantSlug, brand_id: BrandId):
 
 
 @router.post(
-    "/brands/{int:brand_id}/smtp_test",
+    "/brands/{id:brand_id}/smtp_test",
     auth=ADMIN_WRITE,
     response=admin_responses({200: SmtpTestEnvelope}),
     summary="SMTP connection test",

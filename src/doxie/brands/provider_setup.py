@@ -24,7 +24,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-import httpx
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db import transaction
@@ -32,8 +31,8 @@ from django.urls import reverse
 
 from doxie.brands import selectors
 from doxie.brands.models import Brand
+from doxie.core import ssrf
 from doxie.core.errors import DomainError, Invalid, Unavailable
-from doxie.core.http import UnsafeURLError, check_url
 from doxie.providers import registry
 from doxie.providers.base import PermanentError, ProviderError, RetryableError
 from doxie.providers.email import mailjet, ses, smtp
@@ -307,11 +306,12 @@ def _shown_settings(brand: Brand, smtp_settings: smtp.SmtpSettings) -> dict[str,
 
 
 async def _probe(smtp_settings: smtp.SmtpSettings) -> tuple[bool, str | None]:
-    """Refuse addresses customers may not reach (SSRF guard), then connect like a send."""
+    """Refuse hosts customers may not reach (the SSRF policy raises, answered with a 422),
+    then connect like a send, which applies the same policy again on its own pinned lookup."""
     try:
-        await check_url(f"http://{smtp_settings.host}:{smtp_settings.port}/", allow_http=True)
-    except httpx.ConnectError as exc:
-        return False, str(exc)
+        await ssrf.resolve_allowed(smtp_settings.host)
+    except OSError as exc:
+        return False, f"could not resolve {smtp_settings.host}: {exc}"
     return await smtp.test_connection(smtp_settings)
 
 
@@ -323,7 +323,7 @@ def run_smtp_test(*, tenant: Tenant, brand_id: int) -> SmtpTestResult:
         raise _missing("smtp_config.address", "An SMTP server address")
     try:
         ok, error = async_to_sync(_probe)(smtp_settings)
-    except UnsafeURLError as exc:
+    except ssrf.UnsafeAddressError as exc:
         raise Invalid.one("smtp_config.address", f"may not be contacted: {exc}") from exc
     return SmtpTestResult(
         brand_id=brand.id,

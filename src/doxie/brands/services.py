@@ -143,7 +143,7 @@ PARTS: tuple[PartSpec, ...] = (
             secrets=("password",),
             non_null=("port", "enable_starttls_auto", "enable_ssl"),
             checks={
-                "address": validation.hostname_error,
+                "address": validation.smtp_host_error,
                 "port": validation.port_error,
                 "domain": validation.hostname_error,
                 "envelope_from": validation.email_error,

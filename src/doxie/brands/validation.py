@@ -16,6 +16,8 @@ import re
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from doxie.core import ssrf
+
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$")
 HEX_COLOR_RE = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 CSS_LENGTH_RE = re.compile(r"^(?:0|(?:\d{1,4}(?:\.\d{1,4})?|\.\d{1,4})(?:px|rem|em|%|pt))$")
@@ -107,6 +109,21 @@ def hostname_error(value: str) -> str | None:
     if HOSTNAME_RE.match(value):
         return None
     return "must be a host name such as smtp.example.com"
+
+
+def smtp_host_error(value: str) -> str | None:
+    """The SMTP server a brand sends through: a host name or an IPv4/IPv6 literal that the
+    deployment's SSRF policy lets us connect to (:func:`doxie.core.ssrf.host_error`).
+
+    Names are resolved once here so a host resolving to a private address is a 422 at save;
+    a name that does not resolve (yet) is accepted and checked again at every connect.
+    """
+    if ssrf.literal_ip(value) is None or IPV4_RE.match(value):
+        if problem := hostname_error(value):
+            return problem
+    if problem := ssrf.host_error(value):
+        return f"may not be used as an SMTP server: {problem}"
+    return None
 
 
 def aws_region_error(value: str) -> str | None:

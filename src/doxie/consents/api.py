@@ -127,7 +127,7 @@ def revoke(request: HttpRequest, tenant: TenantSlug, payload: RevokeIn):
 
 
 @admin_router.get(
-    "/contacts/{customer_id}/consents",
+    "/contacts/{text:customer_id}/consents",
     auth=ADMIN_READ,
     response=admin_responses({200: ContactConsentsEnvelope}),
     summary="Show a contact's consents with their ledger",
@@ -172,7 +172,7 @@ def contact_consents(request: HttpRequest, tenant: TenantSlug, customer_id: str)
 
 
 @admin_router.post(
-    "/contacts/{customer_id}/erase",
+    "/contacts/{text:customer_id}/erase",
     auth=ADMIN_WRITE,
     response=admin_responses({200: ErasureEnvelope}),
     summary="Erase a contact (pseudonymize)",

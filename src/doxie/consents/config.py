@@ -32,6 +32,7 @@ from email_validator import EmailNotValidError, validate_email
 from doxie.brands.models import Brand
 from doxie.consents import rendering
 from doxie.consents.models import ConsentPurpose
+from doxie.core.urlcheck import url_error
 from doxie.tenants.models import Tenant
 
 SECTION = "consent_purposes"
@@ -88,21 +89,22 @@ def field_problems(values: dict[str, Any]) -> list[tuple[str, str]]:
             validate_email(sender, check_deliverability=False)
         except EmailNotValidError as exc:
             problems.append(("doi_email_sender", f"is not a valid email address: {exc}"))
-    for name in ("doi_email_subject", "doi_email_text", "doi_sms_text"):
-        if values.get(name) and (error := rendering.compile_error(values[name])):
+    # Syntax and a trial render with a sample context: a template that cannot render must
+    # be refused here, not make every P1 for the purpose fail.
+    for name in ("doi_email_subject", "doi_email_text", "doi_sms_text", "doi_email_html"):
+        source = values.get(name)
+        if isinstance(source, str) and source and (
+            error := rendering.template_problem(source, html=name == "doi_email_html")
+        ):
             problems.append((name, error))
-    if values.get("doi_email_html") and (
-        error := rendering.compile_error(values["doi_email_html"], html=True)
-    ):
-        problems.append(("doi_email_html", error))
     has_email = bool(values.get("doi_email_html") or values.get("doi_email_text"))
     if has_email and not (sender and values.get("doi_email_subject")):
         problems.append(("doi_email_template", "needs sender and subject"))
     if not has_email and not values.get("doi_sms_text"):
         problems.append(("doi_email_template", "an email or an SMS template is required"))
     url = values.get("success_redirect_url") or ""
-    if url and not re.match(r"^https?://[^\s/]+", url):
-        problems.append(("success_redirect_url", "must be an absolute http(s) URL"))
+    if url and (error := url_error(url)):
+        problems.append(("success_redirect_url", error))
     for name, low, high in (
         ("confirmation_validity_hours", 1, 24 * 365),
         ("resend_throttle_seconds", 0, 7 * 24 * 3600),

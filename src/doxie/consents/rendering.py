@@ -1,25 +1,46 @@
 """Rendering of tenant-authored DOI templates, and HTML sanitizing for public pages.
 
-Templates are written by tenants, so they run in Jinja2's sandbox (no attribute access to
-Python internals). The context is fixed and small: ``confirmation_url``, ``customer_id``,
-``purpose_name``. Undefined names render empty (a DOI must still go out when a tenant
-misspells an optional variable), but a template that does not compile is rejected when it
-is configured, never at send time.
+Templates are written by tenants, so they render in the one tenant sandbox
+(``doxie.core.sandbox``: no access to Python internals, every intermediate value bounded
+before it is built, output capped, a time limit). The context is fixed and small:
+``confirmation_url``, ``customer_id``, ``purpose_name``. Undefined names render empty (a DOI
+must still go out when a tenant misspells an optional variable).
+
+``confirmation_url`` is rendered as its placeholder (``REDACTED_URL``), never as the secret
+link: what is stored, shown and sent to webhooks is the redacted message, and delivery fills
+in the link only in the provider's copy (``doxie.messaging.secret_links``).
+
+A template that does not compile or fails with a sample context is rejected when it is
+configured (``template_problem``); one that still fails at P1 time (a customer id that
+breaks it) raises ``DoiRenderError``, which P1 answers with a 422.
 """
 
 from __future__ import annotations
 
 import hashlib
-import html as html_lib
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import nh3
-from jinja2 import TemplateSyntaxError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import Template, TemplateError, TemplateSyntaxError
 
-#: Placeholder stored in the ledger instead of the secret confirmation link.
+from doxie.core import sandbox
+
+#: What stored messages and the ledger show instead of the secret confirmation link.
 REDACTED_URL = "{{ confirmation_url }}"
+#: Largest rendered DOI part (subject, HTML, text, SMS).
+MAX_OUTPUT = 256 * 1024
+#: The context a configured template is tried with.
+SAMPLE_CONTEXT = {
+    "confirmation_url": "https://doxie.example/doi/sample-token",
+    "customer_id": "sample-customer-1234567890",
+    "purpose_name": "Sample purpose",
+}
+
+
+class DoiRenderError(Exception):
+    """A DOI template failed to render; ``str()`` names the part and is safe to show."""
 
 _SAFE_TAGS = {
     "a", "b", "blockquote", "br", "div", "em", "h1", "h2", "h3", "h4", "hr", "i", "img", "li",
@@ -28,28 +49,49 @@ _SAFE_TAGS = {
 _SAFE_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "width", "height"}}
 
 
-@lru_cache(maxsize=2)
-def _env(autoescape: bool) -> SandboxedEnvironment:
-    return SandboxedEnvironment(autoescape=autoescape, keep_trailing_newline=True)
-
-
 @lru_cache(maxsize=512)
-def _compiled(source: str, autoescape: bool):
+def _compiled(source: str, autoescape: bool) -> Template:
     # Templates change rarely and P1 renders the same ones constantly: compile once.
-    return _env(autoescape).from_string(source)
+    return sandbox.environment(autoescape=autoescape).from_string(source)
 
 
 def compile_error(source: str, *, html: bool = False) -> str | None:
     """Why ``source`` is not a valid template, or None."""
     try:
-        _env(html).parse(source)
+        _compiled(source, html)
     except TemplateSyntaxError as exc:
         return f"template error on line {exc.lineno}: {exc.message}"
     return None
 
 
-def render(source: str, context: dict[str, str], *, html: bool = False) -> str:
-    return _compiled(source, html).render(**context)
+def template_problem(source: str, *, html: bool = False) -> str | None:
+    """``compile_error``, then a trial render with ``SAMPLE_CONTEXT`` (configuration)."""
+    if error := compile_error(source, html=html):
+        return error
+    try:
+        render(source, SAMPLE_CONTEXT, html=html)
+    except DoiRenderError as exc:
+        return f"template fails with a sample context: {exc}"
+    return None
+
+
+def render(source: str, context: dict[str, Any], *, html: bool = False, what: str = "") -> str:
+    """Render in the sandbox; every failure becomes a ``DoiRenderError``."""
+    prefix = f"{what}: " if what else ""
+    try:
+        return sandbox.render(_compiled(source, html), context, max_output=MAX_OUTPUT)
+    except TemplateError as exc:  # sandbox.LimitExceeded included
+        raise DoiRenderError(f"{prefix}{exc.message or type(exc).__name__}") from None
+    except Exception as exc:  # a filter or operator on the wrong type (TypeError, …)
+        raise DoiRenderError(f"{prefix}{type(exc).__name__}: {exc}") from None
+
+
+def redacted_context(customer_id: str, purpose_name: str) -> dict[str, str]:
+    """The P1 context: the confirmation link is its placeholder (see the module docstring)."""
+    return {
+        "confirmation_url": REDACTED_URL, "customer_id": customer_id,
+        "purpose_name": purpose_name,
+    }
 
 
 def sanitize_html(value: str) -> str:
@@ -85,33 +127,24 @@ def _fallback_text(purpose_name: str, url: str) -> str:
 
 def render_email(purpose, context: dict[str, str]) -> RenderedEmail:
     """Subject, HTML and text of the DOI email; a text part is derived when none is set."""
-    subject = render(purpose.doi_email_subject, context).strip()
-    body_html = render(purpose.doi_email_html, context, html=True)
+    subject = render(purpose.doi_email_subject, context, what="subject").strip()
+    body_html = render(purpose.doi_email_html, context, html=True, what="html")
     if purpose.doi_email_text:
-        text = render(purpose.doi_email_text, context)
+        text = render(purpose.doi_email_text, context, what="text")
     else:
         text = _fallback_text(context["purpose_name"], context["confirmation_url"])
     return RenderedEmail(subject=" ".join(subject.split()), html=body_html, text=text)
 
 
 def render_sms(purpose, context: dict[str, str]) -> str:
-    return render(purpose.doi_sms_text, context).strip()
+    return render(purpose.doi_sms_text, context, what="text").strip()
 
 
-def redact(value: str, url: str) -> str:
-    """Replace the secret link (and its HTML-escaped form) with a placeholder."""
-    if not value:
-        return value
-    for form in {url, html_lib.escape(url)}:
-        value = value.replace(form, REDACTED_URL)
-    return value
-
-
-def shown_email_text(sender: str, sender_name: str, email: RenderedEmail, url: str) -> str:
-    """The message as the person saw it, in one stable text form, without the secret link."""
+def shown_email_text(sender: str, sender_name: str, email: RenderedEmail) -> str:
+    """The message as the person saw it, in one stable text form; it was rendered with the
+    placeholder, so it holds no secret link."""
     sender_line = f"{sender_name} <{sender}>" if sender_name else sender
-    return redact(
+    return (
         f"From: {sender_line}\nSubject: {email.subject}\n\n{email.text}\n"
-        f"--- text/html ---\n{email.html}",
-        url,
+        f"--- text/html ---\n{email.html}"
     )

@@ -33,7 +33,7 @@ from doxie.core import ratelimit
 from doxie.core.db import savepoint
 from doxie.core.errors import FieldError, Invalid, NotFound, RateLimited
 from doxie.core.timefmt import isoformat_z
-from doxie.messaging import queueing
+from doxie.messaging import queueing, secret_links
 from doxie.messaging import services as messaging_services
 from doxie.messaging.models import Message
 from doxie.processes import services as process_services
@@ -153,35 +153,62 @@ def _throttle_key(consent: Consent) -> str:
     return f"consent-resend:{consent.tenant_id}:{consent.contact_id}:{consent.purpose_id}"
 
 
+@dataclass(frozen=True)
+class _Doi:
+    """The rendered DOI message, with the link as its placeholder (nothing secret in it)."""
+
+    subject: str
+    html: str
+    text: str
+    shown: str  # the message as the person sees it, for the ledger
+    version: str  # template_sha256
+
+
+def _render_doi(purpose: ConsentPurpose, channel: str, customer_id: str) -> _Doi:
+    """Render before anything is written; a template failing at run time is a 422 for this
+    request (configuration checks the templates with a sample context already)."""
+    context = rendering.redacted_context(customer_id, purpose.name)
+    try:
+        if channel == ConsentChannel.EMAIL:
+            email = rendering.render_email(purpose, context)
+            return _Doi(
+                email.subject, email.html, email.text,
+                rendering.shown_email_text(
+                    purpose.doi_email_sender, purpose.doi_email_sender_name, email
+                ),
+                rendering.template_sha256(
+                    purpose.doi_email_subject, purpose.doi_email_html, purpose.doi_email_text
+                ),
+            )
+        text = rendering.render_sms(purpose, context)
+    except rendering.DoiRenderError as exc:
+        raise Invalid.one(
+            "consent_slug",
+            f"the double opt-in template of consent purpose '{purpose.slug}' cannot be "
+            f"rendered: {exc}",
+        ) from None
+    return _Doi("", "", text, text, rendering.template_sha256(purpose.doi_sms_text))
+
+
 def _build_message(
-    purpose: ConsentPurpose, consent: Consent, process: Any, url: str, customer_id: str
-) -> tuple[Message, str, str]:
-    """The queued DOI message, the text shown (link redacted) and the template version."""
-    context = {"confirmation_url": url, "customer_id": customer_id, "purpose_name": purpose.name}
+    purpose: ConsentPurpose, consent: Consent, process: Any, doi: _Doi, url: str
+) -> Message:
+    """The queued DOI message: bodies with the placeholder, the link only in its encrypted
+    ``secret_values`` (filled in by delivery, see ``doxie.messaging.secret_links``)."""
     name = f"DOI {purpose.name}"[:200]
     if consent.channel == ConsentChannel.EMAIL:
-        rendered = rendering.render_email(purpose, context)
         message = queueing.build_email(
             process=process, brand=purpose.brand, recipient=consent.channel_value,
             sender=purpose.doi_email_sender, sender_name=purpose.doi_email_sender_name,
-            subject=rendered.subject, html=rendered.html, text=rendered.text,
-            template_name=name,
-        )
-        shown = rendering.shown_email_text(
-            purpose.doi_email_sender, purpose.doi_email_sender_name, rendered, url
-        )
-        version = rendering.template_sha256(
-            purpose.doi_email_subject, purpose.doi_email_html, purpose.doi_email_text
+            subject=doi.subject, html=doi.html, text=doi.text, template_name=name,
         )
     else:
-        text = rendering.render_sms(purpose, context)
         message = queueing.build_sms(
-            process=process, brand=purpose.brand, recipient=consent.channel_value, text=text,
-            sender=purpose.brand.sender_phone_number or "", template_name=name,
+            process=process, brand=purpose.brand, recipient=consent.channel_value,
+            text=doi.text, sender=purpose.brand.sender_phone_number or "", template_name=name,
         )
-        shown = rendering.redact(text, url)
-        version = rendering.template_sha256(purpose.doi_sms_text)
-    return message, shown, version
+    message.secret_values = secret_links.seal({"confirmation_url": url})
+    return message
 
 
 def expire_entry(consent: Consent, now: datetime) -> ConsentLedgerEntry:
@@ -207,6 +234,7 @@ def initiate(
     channel, value = _channel(email, phone)
     purpose = selectors.get_purpose(tenant, consent_slug)
     _require_template(purpose, channel)
+    doi = _render_doi(purpose, channel, customer_id)
 
     contact, new_contact = _locked_contact(tenant, customer_id, channel, value)
     now = timezone.now()
@@ -259,8 +287,7 @@ def initiate(
         consent.save(
             update_fields=["process", "token_hash", "expires_at", "last_sent_at", "updated_at"]
         )
-    url = confirmation_url(token, channel)
-    message, shown, version = _build_message(purpose, consent, process, url, customer_id)
+    message = _build_message(purpose, consent, process, doi, confirmation_url(token, channel))
     queueing.insert_messages([message])
     if window:
         ratelimit.hit(_throttle_key(consent), window)
@@ -274,8 +301,8 @@ def initiate(
     ))
     entries.append(ledger.entry(
         tenant_id=tenant.id, kind=LedgerKind.MESSAGE_SENT, actor=SYSTEM.name, consent=consent,
-        shown_text=shown, occurred_at=now,
-        data={**base, "message_id": str(message.public_id), "template_sha256": version,
+        shown_text=doi.shown, occurred_at=now,
+        data={**base, "message_id": str(message.public_id), "template_sha256": doi.version,
               "status": "queued", "brand": purpose.brand.slug},
     ))
     # Both steps below serialise concurrent requests of the brand / tenant until commit, so

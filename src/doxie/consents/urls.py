@@ -3,9 +3,10 @@
 from django.urls import path
 
 from doxie.consents import views
+from doxie.core import converters  # noqa: F401 - registers <token:…>
 
 urlpatterns = [
-    path("doi/<str:token>", views.confirm, name="consents-doi"),
+    path("doi/<token:token>", views.confirm, name="consents-doi"),
     # SMS links: a shorter path and token, the same page and flow.
-    path("d/<str:token>", views.confirm, name="consents-doi-short"),
+    path("d/<token:token>", views.confirm, name="consents-doi-short"),
 ]

@@ -4,8 +4,9 @@ Two schemes, each a django-ninja auth class so the OpenAPI document names them:
 
 * ``ApiUserAuth`` — HTTP Basic with an API user of the tenant in the path (public API).
   Unknown tenant and wrong credentials look the same (401) so the answer never tells an
-  unauthenticated caller whether a tenant exists. Failures are throttled per username and
-  per client IP in the database.
+  unauthenticated caller whether a tenant exists. Failures are throttled with exponential
+  back-off per (username, client IP) and per IP (``core.ratelimit.login_*``); a correct
+  password from an address that has not been guessing always gets through.
 * ``AdminAuth(*perms)`` — OAuth2 bearer tokens from our own server. The token's scope AND the
   user's membership must both grant every permission the operation needs.
 """
@@ -13,7 +14,6 @@ Two schemes, each a django-ninja auth class so the OpenAPI document names them:
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import time
@@ -83,16 +83,33 @@ def verify_api_user_password(api_user: ApiUser | None, password: str) -> bool:
     return True
 
 
-def _parse_basic(header: str) -> tuple[str, str] | None:
+# Longer headers are refused unread: no credential we issue comes close.
+MAX_BASIC_HEADER = 1024
+_USERNAME_MAX = 150  # ApiUser.username's column
+
+
+def parse_basic(header: str) -> tuple[str, str] | None:
+    """``(username, password)`` from an ``Authorization: Basic`` header, or None.
+
+    Total: any string — oversized, non-ASCII, lone surrogates, bad base64, non-UTF-8, no
+    colon, NUL or other control characters in the username — yields None, never raises, so
+    the caller answers 401. A username PostgreSQL could not even compare (NUL) never
+    reaches a query.
+    """
+    if not isinstance(header, str) or len(header) > MAX_BASIC_HEADER:
+        return None
     scheme, _, value = header.partition(" ")
-    if scheme.lower() != "basic" or not value:
+    value = value.strip()
+    if scheme.lower() != "basic" or not value or not value.isascii():
         return None
     try:
-        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+        decoded = base64.b64decode(value, validate=True).decode("utf-8")
+    except ValueError:  # binascii.Error and UnicodeDecodeError are both ValueErrors
         return None
     username, sep, password = decoded.partition(":")
-    if not sep:
+    if not sep or not username or len(username) > _USERNAME_MAX:
+        return None
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in username):
         return None
     return username, password
 
@@ -103,24 +120,24 @@ class ApiUserAuth(HttpAuthBase):
     openapi_scheme = "basic"
 
     def __call__(self, request: HttpRequest) -> ApiPrincipal:
-        credentials = _parse_basic(request.headers.get("Authorization", ""))
+        credentials = parse_basic(request.headers.get("Authorization", ""))
         if credentials is None:
             raise Unauthorized("Authentication required: HTTP Basic with an API user")
         username, password = credentials
-        ip = client_ip(request)
-        keys = [f"authfail:user:{_tenant_slug(request)}:{username}", f"authfail:ip:{ip}"]
-        limit, window = settings.DOXIE_AUTH_FAILURE_LIMIT, settings.DOXIE_AUTH_FAILURE_WINDOW
-        wait = ratelimit.blocked_for(keys, limit, window)
+        slug = _tenant_slug(request)
+        realm, ip = f"api:{slug}", client_ip(request)
+        wait = ratelimit.login_wait(realm, username, ip)
         if wait:
             raise RateLimited(wait, "Too many failed sign-in attempts; try again later")
-        api_user = (
-            ApiUser.objects.select_related("tenant")
-            .filter(tenant__slug=_tenant_slug(request), username=username)
-            .first()
-        )
+        api_user = None
+        if "\x00" not in slug:
+            api_user = (
+                ApiUser.objects.select_related("tenant")
+                .filter(tenant__slug=slug, username=username)
+                .first()
+            )
         if not verify_api_user_password(api_user, password):
-            for key in keys:
-                ratelimit.hit(key, window)
+            ratelimit.login_failed(realm, username, ip)
             raise Unauthorized("Invalid API credentials")
         assert api_user is not None
         principal = ApiPrincipal(tenant=api_user.tenant, api_user=api_user)
@@ -131,7 +148,9 @@ class ApiUserAuth(HttpAuthBase):
 def _load_access_token(raw: str):
     from oauth2_provider.models import get_access_token_model
 
-    checksum = hashlib.sha256(raw.encode("utf-8")).hexdigest()
+    if len(raw) > 4096 or not raw.isascii():  # no token we issue looks like that
+        return None
+    checksum = hashlib.sha256(raw.encode("ascii")).hexdigest()
     return (
         get_access_token_model()
         .objects.select_related("user", "application__user")

@@ -2,10 +2,11 @@
 
 Customers choose these URLs, so every request is treated as a potential SSRF probe:
 
-* only ``http``/``https`` (plain ``http`` only where policy allows it), no ``user:pass@``;
-* the host is resolved here and *every* resolved address is checked against loopback,
-  private, link-local (cloud metadata), CGNAT, unique-local, multicast, reserved and
-  documentation ranges, including IPv4 embedded in IPv6 (mapped, 6to4, NAT64);
+* the URL must pass the shared tenant-URL rules (:func:`doxie.core.urlcheck.url_error`:
+  absolute ``http``/``https``, a valid host, no ``user:pass@``, no whitespace or control
+  characters, bounded length); plain ``http`` only where policy allows it;
+* the host is resolved here and *every* resolved address is checked by the one address
+  policy, :func:`doxie.core.ssrf.resolve_allowed` (the SMTP adapter uses the same);
 * the socket is then opened to one of exactly those checked addresses (a pinning network
   backend), so a DNS answer that changes between check and connect (rebinding) is
   harmless. The URL itself is left untouched, so ``Host``, TLS SNI and certificate
@@ -19,141 +20,49 @@ Refusals raise :class:`UnsafeURLError`; network failures propagate as ``httpx`` 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import re
-import socket
 import ssl
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from contextvars import ContextVar
 from typing import Any
 
 import httpcore
 import httpx
-from django.conf import settings
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-Resolver = Callable[[str], Awaitable[list[str]]]
+from doxie.core import ssrf, urlcheck
 
 DEFAULT_TIMEOUT = 15.0
 CONNECT_TIMEOUT = 5.0
-MAX_URL_LENGTH = 2048
 USER_AGENT = "Doxie-Webhooks/1.0"
 
-
-class UnsafeURLError(ValueError):
-    """The URL may not be fetched (scheme, credentials or a forbidden address)."""
-
-
-def _nets(*pairs: tuple[str, str]) -> list[tuple[IPNetwork, str]]:
-    return [(ipaddress.ip_network(net), label) for net, label in pairs]
-
-
-# Most specific first: the first match names the reason in the error message.
-_BLOCKED_V4 = _nets(
-    ("0.0.0.0/8", "unspecified"),
-    ("10.0.0.0/8", "private"),
-    ("100.64.0.0/10", "carrier-grade NAT (shared)"),
-    ("127.0.0.0/8", "loopback"),
-    ("169.254.0.0/16", "link-local"),
-    ("172.16.0.0/12", "private"),
-    ("192.0.0.0/24", "reserved (IETF protocol assignments)"),
-    ("192.0.2.0/24", "documentation"),
-    ("192.88.99.0/24", "reserved (6to4 relay)"),
-    ("192.168.0.0/16", "private"),
-    ("198.18.0.0/15", "benchmarking"),
-    ("198.51.100.0/24", "documentation"),
-    ("203.0.113.0/24", "documentation"),
-    ("224.0.0.0/4", "multicast"),
-    ("240.0.0.0/4", "reserved"),  # includes 255.255.255.255
-)
-_BLOCKED_V6 = _nets(
-    ("::/128", "unspecified"),
-    ("::1/128", "loopback"),
-    ("::/96", "reserved (IPv4-compatible)"),
-    ("::ffff:0:0:0/96", "reserved (IPv4-translated)"),
-    ("64:ff9b:1::/48", "reserved (local-use NAT64)"),
-    ("100::/64", "reserved (discard-only)"),
-    ("2001:db8::/32", "documentation"),
-    ("2001::/23", "reserved (IETF protocol assignments, incl. Teredo)"),
-    ("3fff::/20", "documentation"),
-    ("fc00::/7", "unique-local"),
-    ("fe80::/10", "link-local"),
-    ("fec0::/10", "site-local"),
-    ("ff00::/8", "multicast"),
-)
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
-_HOSTNAME = re.compile(rf"(?=.{{1,254}}$){_LABEL}(?:\.{_LABEL})*\.?")
-_NUMERIC_HOST = re.compile(r"(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){0,3}\.?")
-
-
-def blocked_reason(addr: IPAddress) -> str | None:
-    """Why ``addr`` must not be contacted, or None when it is a public unicast address."""
-    if isinstance(addr, ipaddress.IPv6Address):
-        embedded = addr.ipv4_mapped or addr.sixtofour
-        if embedded is None and addr in _NAT64:
-            embedded = ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
-        if embedded is not None and (inner := blocked_reason(embedded)):
-            return f"{inner} (embedded IPv4 {embedded})"
-        table = _BLOCKED_V6
-    else:
-        table = _BLOCKED_V4
-    return next((label for net, label in table if addr in net), None)
-
-
-def _literal_ip(host: str) -> IPAddress | None:
-    """Parse an IP-literal host, including legacy forms (``2130706433``, ``0x7f.1``)."""
-    try:
-        return ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    # Names whose labels are all numeric are never DNS names; the C resolver reads them
-    # as inet_aton() addresses, so classify them the same way.
-    if _NUMERIC_HOST.fullmatch(host):
-        try:
-            return ipaddress.IPv4Address(socket.inet_aton(host))
-        except OSError:
-            return None
-    return None
+#: Kept under its historical name: refusals of the URL and of its addresses are one error.
+UnsafeURLError = ssrf.UnsafeAddressError
+Resolver = ssrf.Resolver
+system_resolver = ssrf.system_resolver
+blocked_reason = ssrf.blocked_reason
 
 
 def _policy(allow_private: bool | None, allow_http: bool | None) -> tuple[bool, bool]:
-    """Resolve None to the deployment setting: in dev both private and http are allowed."""
-    if allow_private is not None and allow_http is not None:
-        return allow_private, allow_http
-    default = bool(getattr(settings, "DOXIE_ALLOW_PRIVATE_URLS", False))
+    """Resolve None to the deployment setting (``DOXIE_ALLOW_PRIVATE_URLS`` governs both
+    private addresses and plain http: allowed in development, refused in production)."""
+    default = ssrf.private_allowed()
     return (
         default if allow_private is None else allow_private,
         default if allow_http is None else allow_http,
     )
 
 
-def _parse(url: str, allow_private: bool, allow_http: bool) -> tuple[str, IPAddress | None]:
-    """Syntax checks shared by every entry point; returns (host, literal IP or None)."""
-    if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH:
-        raise UnsafeURLError(f"URL must be a non-empty string of at most {MAX_URL_LENGTH} chars")
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError) as exc:
-        raise UnsafeURLError(f"invalid URL: {exc}") from exc
-    if parsed.scheme not in ("http", "https"):
-        raise UnsafeURLError(f"scheme {parsed.scheme!r} is not allowed; use https")
+def _parse(url: str, allow_private: bool, allow_http: bool) -> str:
+    """The shared tenant-URL rules plus the outbound policy that needs no DNS; the host."""
+    if problem := urlcheck.url_error(url):
+        raise UnsafeURLError(f"URL {problem}")
+    parsed = httpx.URL(url)
     if parsed.scheme == "http" and not allow_http:
         raise UnsafeURLError("plain http is not allowed; use https")
-    if parsed.userinfo:
-        raise UnsafeURLError("URLs with credentials (user:password@) are not allowed")
     host = parsed.raw_host.decode("ascii").lower()
-    if not host:
-        raise UnsafeURLError("URL has no host")
-    if parsed.port is not None and not 0 < parsed.port < 65536:
-        raise UnsafeURLError(f"invalid port {parsed.port}")
-    literal = _literal_ip(host)
-    if literal is None and not _HOSTNAME.fullmatch(host):
-        raise UnsafeURLError(f"invalid host name {host!r}")
-    if literal is not None and not allow_private and (reason := blocked_reason(literal)):
-        raise UnsafeURLError(f"address {literal} is {reason}")
-    return host, literal
+    literal = ssrf.literal_ip(host)
+    if literal is not None and not allow_private and (problem := ssrf.address_error(str(literal))):
+        raise UnsafeURLError(problem)
+    return host
 
 
 def validate_url_syntax(
@@ -170,30 +79,17 @@ def validate_url_syntax(
     return None
 
 
-async def system_resolver(host: str) -> list[str]:
-    """Resolve ``host`` with the OS resolver (off the event loop), de-duplicated, in order."""
-    infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
-
-
 async def _vet(
     url: str, allow_private: bool, allow_http: bool, resolver: Resolver
 ) -> tuple[str, list[str]]:
     """Validate ``url`` and return (host, addresses a connection may use)."""
-    host, literal = _parse(url, allow_private, allow_http)
-    if literal is not None:
-        return host, [str(literal)]
+    host = _parse(url, allow_private, allow_http)
     try:
-        addresses = await resolver(host)
+        addresses = await ssrf.resolve_allowed(
+            host, resolver=resolver, allow_private=allow_private
+        )
     except OSError as exc:  # socket.gaierror: a network failure, not an unsafe URL
         raise httpx.ConnectError(f"could not resolve {host}: {exc}") from exc
-    if not addresses:
-        raise httpx.ConnectError(f"could not resolve {host}: no addresses")
-    if not allow_private:
-        for raw in addresses:
-            addr = ipaddress.ip_address(raw.split("%", 1)[0])
-            if reason := blocked_reason(addr):
-                raise UnsafeURLError(f"{host} resolves to {raw}; address {addr} is {reason}")
     return host, addresses
 
 

@@ -18,7 +18,8 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     if not text:
         return None
     try:
-        seconds = float(text)
+        # ASCII only: float() also reads "١٢" (Arabic-Indic digits) as 12.
+        seconds = float(text) if text.isascii() else math.nan
     except ValueError:
         pass
     else:

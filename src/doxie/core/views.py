@@ -29,8 +29,11 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Also what a path converter's mismatch becomes: the route's own envelope."""
     if request.path.startswith("/api/"):
         return error_response(request, 404, "Not found")
+    if request.path.startswith("/hooks/"):
+        return JsonResponse({"received": False, "error": "Not found"}, status=404)
     return HttpResponse("<h1>Not found</h1>", status=404)
 
 

@@ -63,6 +63,11 @@ class StatusReport:
     suppress_reason: str = ""
 
 
+def _ascii_digits(text: str) -> bool:
+    """``str.isdigit()`` is true for ``¹`` and ``①`` too, which ``float()`` then rejects."""
+    return text.isascii() and text.isdigit()
+
+
 def as_uuid(value: Any) -> uuid.UUID | None:
     """Our id from a provider field: a bare UUID or a Message-ID ``<uuid@domain>``."""
     if not isinstance(value, str) or not value:
@@ -82,7 +87,7 @@ def parse_time(value: Any, *, naive_tz: tzinfo = UTC) -> datetime | None:
     """
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
+    if isinstance(value, str) and _ascii_digits(value.strip().replace(".", "", 1)):
         value = float(value)
     if isinstance(value, int | float):
         seconds = float(value) / 1000 if value > 100_000_000_000 else float(value)

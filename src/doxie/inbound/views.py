@@ -16,7 +16,6 @@ provider retrying them would never succeed.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from doxie.brands.models import Brand
 from doxie.brands.selectors import brand_for_inbound_token
+from doxie.core.request_decoding import MalformedInput, decoded_json
 from doxie.inbound import mailjet as mailjet_events
 from doxie.inbound import ses as ses_events
 from doxie.inbound import seven as seven_events
@@ -79,8 +79,8 @@ def _receive(request: HttpRequest, token: str, handler: Handler) -> HttpResponse
     if len(body) > MAX_BODY:
         return _error(413, f"Request body exceeds {MAX_BODY} bytes")
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        payload = decoded_json(request)
+    except MalformedInput:
         return _error(400, "Malformed JSON body")
     try:
         handler(brand, payload)

@@ -23,7 +23,7 @@ EventSlug = Annotated[
 
 
 @router.post(
-    "/injector/{event_slug}",
+    "/injector/{key:event_slug}",
     auth=API_USER,
     response=public_responses({200: InjectorOut}),
     summary="Create injection for an embedded journey",
@@ -45,7 +45,7 @@ def inject(
 
 
 @admin_router.get(
-    "/journeys/{event_slug}",
+    "/journeys/{key:event_slug}",
     auth=ADMIN_READ,
     response=admin_responses({200: JourneyStatsEnvelope}),
     summary="Show a journey with its runs per step",

@@ -47,7 +47,7 @@ _MAILER = (
 
 
 @router.post(
-    "/mailer/{event_slug}",
+    "/mailer/{key:event_slug}",
     auth=API_USER,
     response=public_responses({200: MailerOut}),
     summary="Sends a mail",

@@ -52,7 +52,7 @@ from django.db.models import Exists, Min, OuterRef
 from django.utils import timezone
 
 from doxie.core.drain import Batch, Drainer, DrainSpec, Run
-from doxie.messaging import queueing
+from doxie.messaging import queueing, secret_links
 from doxie.messaging.models import Channel, DrainerLease, Message, MessageStatus
 from doxie.messaging.models import MessageStatusEvent as History
 from doxie.messaging.services import cancel_messages, emit_sent
@@ -132,6 +132,7 @@ class Outgoing:
     rcs_content: dict[str, Any]
     headers: dict[str, str]
     attempt: int  # the number of this attempt (1-based)
+    secrets: dict[str, str] = field(default_factory=dict)  # see messaging.secret_links
 
 
 @dataclass
@@ -171,7 +172,7 @@ _CLAIM_SQL = f"""
     WHERE m.id = due.id AND p.id = m.process_id
     RETURNING m.id, m.tenant_id, m.public_id, m.process_id, p.status, m.channel, m.recipient,
               m.sender, m.sender_name, m.reply_to, m.subject, m.html, m.text,
-              m.rcs_content::text, m.headers::text, m.attempts
+              m.rcs_content::text, m.headers::text, m.attempts, m.secret_values
 """  # noqa: S608 - table names are ours, values are parameters
 
 
@@ -207,6 +208,7 @@ def claim_batch(brand_id: int, token: str) -> Claim:
                 recipient=r[6], sender=r[7], sender_name=r[8], reply_to=r[9], subject=r[10],
                 html=r[11], text=r[12], rcs_content=json.loads(r[13] or "{}"),
                 headers=json.loads(r[14] or "{}"), attempt=r[15] + 1,
+                secrets=secret_links.unseal(r[16], encrypted=True),
             ))
         cancel_messages(cancelled, at=now, reason="process cancelled")
     return Claim(brand, rows, bool(fetched), rate, len(fetched) == size, slots - held)
@@ -219,7 +221,7 @@ _SENT_SQL = f"""
     UPDATE {_MSG} m SET status = 'sent', provider = v.provider, provider_message_id = v.pid,
            recipient_message_ids = v.rids::jsonb, sent_at = v.at, attempts = v.attempt,
            status_reason = '', claimed_until = NULL, lease_token = NULL,
-           next_attempt_at = NULL, updated_at = %(now)s
+           next_attempt_at = NULL, secret_values = '', updated_at = %(now)s
     FROM unnest(%(ids)s::bigint[], %(providers)s::text[], %(pids)s::text[], %(rids)s::text[],
                 %(ats)s::timestamptz[], %(attempts)s::int[])
          AS v(id, provider, pid, rids, at, attempt)
@@ -237,7 +239,7 @@ _RETRY_SQL = f"""
 """  # noqa: S608
 _FAILING_SQL = f"""
     UPDATE {_MSG} m SET attempts = v.attempt, status_reason = v.reason, claimed_until = NULL,
-           next_attempt_at = NULL, lease_token = NULL, updated_at = %(now)s
+           next_attempt_at = NULL, lease_token = NULL, secret_values = '', updated_at = %(now)s
     FROM unnest(%(ids)s::bigint[], %(attempts)s::int[], %(reasons)s::text[])
          AS v(id, attempt, reason)
     WHERE m.id = v.id AND m.lease_token = %(token)s AND m.status = 'sending'
@@ -367,13 +369,16 @@ def _provider_name(adapter: Any) -> str:
 async def send_one(brand: Any, row: Outgoing) -> Outcome:
     """One provider call; never raises (every failure is an outcome to record)."""
     outcome = Outcome(row=row, kind="retry", at=timezone.now())
+    secrets = row.secrets  # filled into the provider's copy only (messaging.secret_links)
     try:
         if row.channel == Channel.EMAIL:
             adapter: Any = registry.email_provider_for(brand)
             outcome.provider = _provider_name(adapter)
             outcome.result = await adapter.send_email(EmailMessage(
                 message_id=row.public_id, sender=row.sender, to=[row.recipient],
-                subject=row.subject, html=row.html or None, text=row.text or None,
+                subject=secret_links.fill(row.subject, secrets) or "",
+                html=secret_links.fill(row.html, secrets, html=True) or None,
+                text=secret_links.fill(row.text, secrets) or None,
                 sender_name=row.sender_name or None, reply_to=row.reply_to or None,
                 headers=row.headers,
             ))
@@ -382,14 +387,14 @@ async def send_one(brand: Any, row: Outgoing) -> Outcome:
             outcome.provider = _provider_name(adapter)
             outcome.result = await adapter.send_sms(SmsMessage(
                 message_id=row.public_id, sender=row.sender or None, to=row.recipient,
-                text=row.text,
+                text=secret_links.fill(row.text, secrets) or "",
             ))
         else:
             adapter = registry.rcs_provider_for(brand)
             outcome.provider = _provider_name(adapter)
             outcome.result = await adapter.send_rcs(RcsMessage(
                 message_id=row.public_id, sender=row.sender or None, to=row.recipient,
-                content=row.rcs_content,
+                content=secret_links.fill_json(row.rcs_content, secrets),
             ))
     except RetryableError as exc:
         outcome.error, outcome.retry_after = exc.reason, exc.retry_after

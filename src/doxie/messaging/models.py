@@ -13,6 +13,7 @@ import uuid
 
 from django.db import models
 
+from doxie.core.crypto import EncryptedTextField
 from doxie.core.models import TenantOwned, TenantScopedManager
 
 
@@ -103,6 +104,10 @@ class Message(TenantOwned):
     text = models.TextField(blank=True, default="")
     rcs_content = models.JSONField(default=dict, blank=True)
     headers = models.JSONField(default=dict, blank=True)
+    # Secret link values ({"confirmation_url": ...}) filled into the placeholders of the
+    # bodies only when the provider's message is built (messaging.secret_links); encrypted,
+    # never shown, serialized or sent anywhere else.
+    secret_values = EncryptedTextField(blank=True, default="", editable=False)
     status = models.CharField(
         max_length=16, choices=MessageStatus.choices, default=MessageStatus.QUEUED
     )

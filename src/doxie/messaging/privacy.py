@@ -34,7 +34,7 @@ def pseudonym(recipient: str) -> str:
 _PSEUDONYMIZE_SQL = f"""
     UPDATE {_MSG} SET recipient = %s, status_reason = replace(status_reason, %s, %s),
            subject = '', html = '', text = '', rcs_content = '{{}}'::jsonb,
-           headers = '{{}}'::jsonb, pseudonymized_at = %s, updated_at = %s
+           headers = '{{}}'::jsonb, secret_values = '', pseudonymized_at = %s, updated_at = %s
     WHERE id = %s
 """  # noqa: S608 - table name is ours, values are parameters
 

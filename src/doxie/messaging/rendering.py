@@ -7,8 +7,9 @@ Why each rule:
   the caller sees in the template's result, never a message with a silent blank.
 * HTML is autoescaped (a payload value ``<script>`` arrives as text); subject, text and the
   recipient expression are not HTML and are rendered without escaping.
-* Repetition (``"x" * 10**9``) and exponentiation are intercepted and bounded, and rendered
-  output is capped, so one template cannot exhaust a web worker's memory.
+* Templates render in the one tenant sandbox (``doxie.core.sandbox``): every intermediate
+  string, list and range is bounded before it is built, output is capped while it is
+  collected and a render has a time limit, so one template cannot exhaust a worker.
 * Compiled templates are cached by source: the Mailer renders the same few sources for every
   request, and compiling is far costlier than rendering.
 * Only absolute ``http(s)`` links are rewritten for click tracking: ``mailto:``, ``tel:``,
@@ -17,9 +18,7 @@ Why each rule:
 
 from __future__ import annotations
 
-import contextvars
 import html as html_lib
-import operator
 import re
 import secrets
 from collections.abc import Callable
@@ -30,14 +29,9 @@ from typing import Any
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from jinja2 import StrictUndefined, Template, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
 
-#: Largest string/list a template may build by repetition, and largest rendered output.
-MAX_REPEAT = 100_000
-MAX_OUTPUT = 2 * 1024 * 1024
-MAX_EXPONENT = 100
-#: ``range()`` items one render may create in total (nested loops multiply otherwise).
-MAX_RANGE_TOTAL = 100_000
+from doxie.core import sandbox
+
 #: Messages one template may create per request (one per recipient).
 MAX_RECIPIENTS = 1_000
 #: Separators between addresses in a rendered recipient expression.
@@ -53,45 +47,8 @@ class InvalidRecipient(Exception):
     """A rendered recipient is not a usable email address / phone number."""
 
 
-class _Sandbox(SandboxedEnvironment):
-    """The sandbox plus bounds on the two operators that can allocate without limit."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: Any, op: str, left: Any, right: Any) -> Any:
-        if op == "**":
-            if isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
-                raise RenderError(f"exponent {right} is too large")
-            return operator.pow(left, right)
-        if op == "*":
-            for sequence, count in ((left, right), (right, left)):
-                if (
-                    isinstance(sequence, str | list | tuple)
-                    and isinstance(count, int)
-                    and len(sequence) * count > MAX_REPEAT
-                ):
-                    raise RenderError("repetition result is too large")
-            return operator.mul(left, right)
-        return super().call_binop(context, op, left, right)
-
-
-_range_budget: contextvars.ContextVar[int] = contextvars.ContextVar("range_budget", default=0)
-
-
-def _budgeted_range(*args: int) -> range:
-    """``range`` that charges its length to the current render's budget."""
-    items = range(*args)
-    left = _range_budget.get() - len(items)
-    if left < 0:
-        raise RenderError(f"loops exceed {MAX_RANGE_TOTAL} iterations")
-    _range_budget.set(left)
-    return items
-
-
-_TEXT_ENV = _Sandbox(autoescape=False, undefined=StrictUndefined, keep_trailing_newline=True)
-_HTML_ENV = _Sandbox(autoescape=True, undefined=StrictUndefined, keep_trailing_newline=True)
-for _env in (_TEXT_ENV, _HTML_ENV):
-    _env.globals["range"] = _budgeted_range
+_TEXT_ENV = sandbox.environment(autoescape=False, undefined=StrictUndefined)
+_HTML_ENV = sandbox.environment(autoescape=True, undefined=StrictUndefined)
 
 
 @lru_cache(maxsize=4096)
@@ -115,20 +72,12 @@ def render(source: str, context: dict[str, Any], *, html: bool = False, what: st
     prefix = f"{what}: " if what else ""
     if not source:
         return ""
-    budget = _range_budget.set(MAX_RANGE_TOTAL)
     try:
-        output = compile_template(source, html).render(context)
-    except RenderError as exc:
-        raise RenderError(f"{prefix}{exc}") from None
-    except TemplateError as exc:
+        return sandbox.render(compile_template(source, html), context)
+    except TemplateError as exc:  # sandbox.LimitExceeded included
         raise RenderError(f"{prefix}{exc.message or type(exc).__name__}") from None
     except Exception as exc:  # a filter or operator on the wrong type (TypeError, …)
         raise RenderError(f"{prefix}{type(exc).__name__}: {exc}") from None
-    finally:
-        _range_budget.reset(budget)
-    if len(output) > MAX_OUTPUT:
-        raise RenderError(f"{prefix}rendered output exceeds {MAX_OUTPUT} characters")
-    return output
 
 
 def render_json(value: Any, context: dict[str, Any], *, what: str = "content") -> Any:
@@ -171,7 +120,7 @@ def normalize_phone(value: str) -> str:
     if compact.startswith("00"):
         compact = "+" + compact[2:]
     error = InvalidRecipient(f"{value!r} is not an international phone number (E.164)")
-    if not compact.startswith("+") or not compact[1:].isdigit():
+    if not compact.startswith("+") or not (compact[1:].isascii() and compact[1:].isdigit()):
         raise error
     try:
         parsed = phonenumbers.parse(compact, None)
@@ -300,16 +249,17 @@ def html_to_text(html: str) -> str:
 
 # --- conditions (journeys' `if`) ---------------------------------------------------------------
 
-# Conditions run in the same sandbox; a payload key that is missing is None (falsy), not an
-# error, so `plan == 'pro'` is simply false for a payload without a plan.
-_CONDITION_ENV = _Sandbox(autoescape=False)
-_CONDITION_ENV.globals["range"] = _budgeted_range
+# Conditions run in the one tenant sandbox; a payload key that is missing is undefined
+# (falsy), not an error, so `plan == 'pro'` is simply false for a payload without a plan.
+_CONDITION_ENV = sandbox.environment(autoescape=False)
 
 
 @lru_cache(maxsize=1024)
-def compile_condition(source: str) -> Any:
-    """The compiled sandboxed expression; raises ``jinja2.TemplateSyntaxError``."""
-    return _CONDITION_ENV.compile_expression(source, undefined_to_none=True)
+def compile_condition(source: str) -> Template:
+    """The condition as a sandboxed template answering "1" or "". Parsed as a pure
+    expression first, so no template tag can be smuggled in; raises ``TemplateError``."""
+    _CONDITION_ENV.compile_expression(source)
+    return _CONDITION_ENV.from_string("{% if (" + source + ") %}1{% endif %}")
 
 
 def condition_error(source: str) -> str | None:
@@ -325,12 +275,9 @@ def condition_error(source: str) -> str | None:
 
 def evaluate_condition(source: str, context: dict[str, Any]) -> bool:
     """The expression's truth over ``context``; raises ``RenderError`` when it fails."""
-    token = _range_budget.set(MAX_RANGE_TOTAL)
     try:
-        return bool(compile_condition(source)(**context))
-    except RenderError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - sandbox violations, type errors: one reason
-        raise RenderError(f"condition failed: {exc}") from None
-    finally:
-        _range_budget.reset(token)
+        return sandbox.render(compile_condition(source), context) == "1"
+    except TemplateError as exc:
+        raise RenderError(f"condition failed: {exc.message or type(exc).__name__}") from None
+    except Exception as exc:  # a filter or operator on the wrong type (TypeError, …)
+        raise RenderError(f"condition failed: {type(exc).__name__}: {exc}") from None

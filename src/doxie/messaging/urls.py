@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.urls import path
 
+from doxie.core import converters  # noqa: F401 - registers <token:…>
 from doxie.messaging import tracking
 
 urlpatterns = [
-    path("l/<str:token>", tracking.click, name="tracked_link"),
+    path("l/<token:token>", tracking.click, name="tracked_link"),
 ]

@@ -24,7 +24,7 @@ ProcessUuid = Annotated[
 
 
 @router.post(
-    "/processes/{process_uuid}/cancel",
+    "/processes/{uid:process_uuid}/cancel",
     auth=API_USER,
     response=public_responses({200: CancelEnvelope}),
     summary="Cancel a process",
@@ -43,7 +43,7 @@ def cancel_process(request: HttpRequest, tenant: TenantSlug, process_uuid: Proce
 
 
 @admin_router.get(
-    "/processes/{process_uuid}",
+    "/processes/{uid:process_uuid}",
     auth=ADMIN_READ,
     response=admin_responses({200: ProcessViewEnvelope}),
     summary="Show a process and what every app did for it",

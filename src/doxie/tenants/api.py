@@ -66,7 +66,7 @@ def create_api_user(request: HttpRequest, tenant: TenantSlug, payload: ApiUserCr
 
 
 @router.delete(
-    "/api_users/{int:api_user_id}",
+    "/api_users/{id:api_user_id}",
     auth=ADMIN_WRITE,
     response=admin_responses({200: ApiUserEnvelope}),
     summary="Delete API user",

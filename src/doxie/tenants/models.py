@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from oauth2_provider.settings import oauth2_settings
 
 from doxie.core.models import TimeStamped
 
@@ -56,3 +57,25 @@ class ApiUser(TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.username} @ {self.tenant_id}"
+
+
+class OAuthClient(TimeStamped):
+    """A tenant's OAuth2 client: which tenant it acts for and the scopes it may be issued.
+
+    Kept beside django-oauth-toolkit's application (one-to-one) rather than swapping its
+    application model, which cannot be done on an existing database. The scopes backend
+    (``tenants.oauth.ClientScopes``) reads it when issuing tokens.
+    """
+
+    application = models.OneToOneField(
+        oauth2_settings.APPLICATION_MODEL, on_delete=models.CASCADE, related_name="doxie_client"
+    )
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="oauth_clients")
+    scopes = models.CharField(max_length=100, help_text="space-separated allowed scopes")
+
+    def __str__(self) -> str:
+        return f"{self.application_id} @ {self.tenant_id}: {self.scopes}"
+
+    @property
+    def scope_list(self) -> list[str]:
+        return self.scopes.split()

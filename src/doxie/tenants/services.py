@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from doxie.core.db import savepoint
 from doxie.core.errors import Conflict, FieldError, Invalid, NotFound
-from doxie.tenants.models import ApiUser, Membership, Tenant
+from doxie.tenants.models import ApiUser, Membership, OAuthClient, Tenant
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-_]{0,62}[a-z0-9])?$")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9._@+-]{3,150}$")
@@ -153,6 +153,9 @@ def create_oauth_client(*, tenant: Tenant, scopes: list[str]) -> OAuthClientCred
         algorithm="",
     )
     app.save()
+    # Issued tokens carry exactly these scopes (tenants.oauth.ClientScopes), in a fixed order.
+    allowed = " ".join(s for s in ("read", "write") if s in scopes)
+    OAuthClient.objects.create(application=app, tenant=tenant, scopes=allowed)
     return OAuthClientCredentials(client_id=app.client_id, client_secret=secret, username=username)
 
 

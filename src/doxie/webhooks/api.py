@@ -111,7 +111,7 @@ def create_endpoint(request: HttpRequest, tenant: TenantSlug, payload: EndpointC
 
 
 @router.get(
-    "/webhook_endpoints/{endpoint_id}",
+    "/webhook_endpoints/{key:endpoint_id}",
     auth=ADMIN_READ,
     response=admin_responses({200: EndpointDetailEnvelope}),
     summary="Show webhook endpoint and its interactions",
@@ -132,7 +132,7 @@ def show_endpoint(
 
 @router.api_operation(
     ["PATCH", "PUT"],
-    "/webhook_endpoints/{endpoint_id}",
+    "/webhook_endpoints/{key:endpoint_id}",
     auth=ADMIN_WRITE,
     response=admin_responses({200: EndpointEnvelope}),
     summary="Update webhook endpoint",
@@ -152,7 +152,7 @@ def update_endpoint(
 
 
 @router.delete(
-    "/webhook_endpoints/{endpoint_id}",
+    "/webhook_endpoints/{key:endpoint_id}",
     auth=ADMIN_WRITE,
     response=admin_responses({200: EndpointEnvelope}),
     summary="Delete webhook endpoint",
@@ -164,7 +164,7 @@ def delete_endpoint(request: HttpRequest, tenant: TenantSlug, endpoint_id: str):
 
 
 @router.post(
-    "/webhook_endpoints/{endpoint_id}/rotate_secret",
+    "/webhook_endpoints/{key:endpoint_id}/rotate_secret",
     auth=ADMIN_WRITE,
     response=admin_responses({200: EndpointSecretEnvelope}),
     summary="Rotate the signing secret",
@@ -179,7 +179,7 @@ def rotate_secret(request: HttpRequest, tenant: TenantSlug, endpoint_id: str):
 
 
 @router.post(
-    "/webhook_endpoints/{endpoint_id}/test",
+    "/webhook_endpoints/{key:endpoint_id}/test",
     auth=ADMIN_WRITE,
     response=admin_responses({200: InteractionEnvelope}),
     summary="Send a test event",
@@ -195,7 +195,7 @@ def test_endpoint(request: HttpRequest, tenant: TenantSlug, endpoint_id: str):
 
 
 @router.post(
-    "/webhook_endpoints/{endpoint_id}/interactions/{interaction_id}/resend",
+    "/webhook_endpoints/{key:endpoint_id}/interactions/{key:interaction_id}/resend",
     auth=ADMIN_WRITE,
     response=admin_responses({200: InteractionEnvelope}, 409),
     summary="Resend an interaction",

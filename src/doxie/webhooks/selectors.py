@@ -10,9 +10,11 @@ from doxie.webhooks.models import WebhookEndpoint, WebhookInteraction
 
 
 def parse_id(raw: str | int, what: str = "Webhook endpoint") -> int:
-    """Ids are strings in the API; anything that is not a positive integer is simply unknown."""
+    """Ids are strings in the API; anything that is not a positive integer is simply unknown.
+    ASCII digits only: ``str.isdigit()`` also accepts ``①`` (``int()`` fails) and Arabic-Indic
+    digits (``int("١٢")`` is 12, another endpoint)."""
     text = str(raw)
-    if not text.isdigit() or len(text) > 18 or int(text) == 0:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18 or int(text) == 0:
         raise NotFound(f"{what} not found")
     return int(text)
 

@@ -6,18 +6,26 @@ each. A pooled session may have been closed by the server while idle; when that 
 before any message data was sent we reconnect once, transparently, because nothing can have
 been delivered yet. Once DATA has started we never resend: the caller gets a RetryableError
 and the unchanged Message-ID lets duplicates be recognised downstream.
+
+The SMTP host is tenant-configured, so every connect goes through the SSRF policy of
+:mod:`doxie.core.ssrf`: the name is resolved once, every address checked (unless the
+deployment allows private hosts), and the socket opened to a checked address; a refused
+host is a ``PermanentError`` naming the reason, and no packet is sent to it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 import aiosmtplib
 
+from doxie.core import ssrf
+from doxie.core.ssrf import Resolver
 from doxie.providers.base import (
     EmailMessage,
     PermanentError,
@@ -103,11 +111,61 @@ def _describe(exc: BaseException, settings: SmtpSettings) -> ProviderError:
     return PermanentError(f"unexpected SMTP error: {exc!r}")
 
 
-async def _open(settings: SmtpSettings) -> aiosmtplib.SMTP:
-    """Connect, upgrade and authenticate one session, raising ProviderError on failure."""
+async def _connect_pinned(settings: SmtpSettings, resolver: Resolver | None) -> socket.socket:
+    """Resolve the host once, apply the SSRF policy, connect a socket to a checked address.
+
+    aiosmtplib then runs over this socket and never resolves the name itself, so a DNS
+    answer that changes after the check (rebinding) cannot redirect the session.
+    """
+    error: OSError | None = None
+    try:
+        async with asyncio.timeout(settings.connect_timeout):
+            try:
+                addresses = await ssrf.resolve_allowed(settings.host, resolver=resolver)
+            except OSError as exc:  # socket.gaierror: DNS trouble, worth another try
+                raise RetryableError(f"could not resolve {settings.host}: {exc}") from exc
+            loop = asyncio.get_running_loop()
+            for address in addresses:
+                family = socket.AF_INET6 if ":" in address else socket.AF_INET
+                sock = socket.socket(family, socket.SOCK_STREAM)
+                sock.setblocking(False)
+                try:
+                    await loop.sock_connect(sock, (address, settings.port))
+                except OSError as exc:
+                    sock.close()
+                    error = exc
+                    continue
+                except BaseException:
+                    sock.close()
+                    raise
+                return sock
+    except ssrf.UnsafeAddressError as exc:
+        # Configuration, not a network hiccup: retrying cannot make the host allowed.
+        raise PermanentError(f"SMTP host {settings.host} may not be contacted: {exc}") from exc
+    except TimeoutError as exc:
+        raise aiosmtplib.SMTPConnectTimeoutError(
+            f"Timed out connecting to {settings.host} on port {settings.port}"
+        ) from exc
+    assert error is not None
+    raise aiosmtplib.SMTPConnectError(
+        f"Error connecting to {settings.host} on port {settings.port}: {error}"
+    ) from error
+
+
+async def _open(settings: SmtpSettings, resolver: Resolver | None = None) -> aiosmtplib.SMTP:
+    """Connect, upgrade and authenticate one session, raising ProviderError on failure.
+
+    The session runs over a socket pinned to a checked address (:func:`_connect_pinned`);
+    ``hostname`` stays the configured name, so TLS SNI and certificate verification (implicit
+    TLS and STARTTLS) use it, not the IP.
+    """
+    try:
+        sock = await _connect_pinned(settings, resolver)
+    except Exception as exc:
+        raise _describe(exc, settings) from exc
     client = aiosmtplib.SMTP(
-        hostname=settings.host,
-        port=settings.port,
+        hostname=ssrf.bare_host(settings.host),
+        sock=sock,
         # A fixed EHLO name avoids socket.getfqdn(), whose reverse lookup can hang.
         local_hostname=settings.domain or "localhost.localdomain",
         timeout=settings.timeout,
@@ -119,6 +177,7 @@ async def _open(settings: SmtpSettings) -> aiosmtplib.SMTP:
         await client.connect(timeout=settings.connect_timeout)
     except Exception as exc:
         client.close()
+        sock.close()  # a no-op when the transport already closed it
         raise _describe(exc, settings) from exc
     if not settings.username:
         return client
@@ -150,10 +209,12 @@ async def _greet(client: aiosmtplib.SMTP) -> None:
         await client.helo()
 
 
-async def test_connection(settings: SmtpSettings) -> tuple[bool, str | None]:
+async def test_connection(
+    settings: SmtpSettings, resolver: Resolver | None = None
+) -> tuple[bool, str | None]:
     """Check settings the way a send would use them; never raises (used by the UI/API)."""
     try:
-        client = await _open(settings)
+        client = await _open(settings, resolver)
     except ProviderError as exc:
         return False, exc.reason
     except Exception as exc:  # defensive: a settings form must never crash the request
@@ -182,10 +243,14 @@ class _Idle(NamedTuple):
 class SmtpProvider:
     """``EmailProvider`` for one SMTP account; share one instance per account and worker."""
 
-    def __init__(self, settings: SmtpSettings, pool_size: int = 4) -> None:
+    def __init__(
+        self, settings: SmtpSettings, pool_size: int = 4, *, resolver: Resolver | None = None
+    ) -> None:
+        """``resolver`` (async host -> addresses) replaces DNS, e.g. in tests."""
         if pool_size < 1:
             raise ValueError("pool_size must be at least 1")
         self.settings = settings
+        self._resolver = resolver
         self.pool_size = pool_size
         self.connections_opened = 0  # observability: how often the pool had to connect
         self._idle: list[_Idle] = []
@@ -216,7 +281,7 @@ class SmtpProvider:
                     client.close()
                     continue
             return client, True
-        client = await _open(self.settings)
+        client = await _open(self.settings, self._resolver)
         self.connections_opened += 1
         return client, False
 

@@ -68,6 +68,9 @@ class Command(BaseCommand):
     def _demo_tenant(self, host: str, port: int) -> None:
         from doxie.tenants import demo
 
+        if not demo.demo_allowed():
+            self.stdout.write("Production: no demo tenant (create tenants with create_tenant).")
+            return
         created = demo.create_demo_tenant_if_empty()
         if created is None:
             return
@@ -75,5 +78,5 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(created, indent=2))
         self.stdout.write(
             f"Get a token: curl -s -u CLIENT_ID:CLIENT_SECRET -d grant_type=client_credentials "
-            f"http://{host}:{port}/oauth/token/"
+            f"http://{host}:{port}/oauth/token"
         )
