@@ -145,7 +145,7 @@ class _Advance:
                 if self.now < until:
                     self.sleep(ins, until, op)
                     return
-                self.log(ins, "waited")
+                self.log(ins, "waited", due=_iso(until))
             elif op == "if":
                 try:
                     truth = rendering.evaluate_condition(ins["expr"], dict(payload))
