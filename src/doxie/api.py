@@ -142,6 +142,8 @@ def mount_routers() -> None:
     from doxie.messaging.api import router as messaging_router
     from doxie.processes.api import admin_router as processes_admin_router
     from doxie.processes.api import router as processes_router
+    from doxie.qrcodes.api import admin_router as qrcodes_admin_router
+    from doxie.qrcodes.api import router as qrcodes_router
     from doxie.tenants.api import router as tenants_router
     from doxie.tenants.public_api import router as tenants_public_router
     from doxie.webhooks.api import router as webhooks_router
@@ -152,6 +154,7 @@ def mount_routers() -> None:
     api.add_router("/v1/{key:tenant}/", messaging_router)
     api.add_router("/v1/{key:tenant}/", processes_router)
     api.add_router("/v1/{key:tenant}/", journeys_router)
+    api.add_router("/v1/{key:tenant}/", qrcodes_router)
     # Admin API (OAuth2 bearer)
     api.add_router("/v1/{key:tenant}/admin/", tenants_router)
     api.add_router("/v1/{key:tenant}/admin/", brands_router)
@@ -159,6 +162,7 @@ def mount_routers() -> None:
     api.add_router("/v1/{key:tenant}/admin/", consents_admin_router)
     api.add_router("/v1/{key:tenant}/admin/", processes_admin_router)
     api.add_router("/v1/{key:tenant}/admin/", journeys_admin_router)
+    api.add_router("/v1/{key:tenant}/admin/", qrcodes_admin_router)
 
 
 

@@ -153,6 +153,7 @@ INSTALLED_APPS = [
     "doxie.consents",
     "doxie.inbound",
     "doxie.journeys",
+    "doxie.qrcodes",
 ]
 
 MIDDLEWARE = [

@@ -15,6 +15,7 @@ urlpatterns = [
     path("hooks/", include("doxie.inbound.urls")),  # provider callbacks (token in the path)
     path("", include("doxie.messaging.urls")),  # tracked links /l/<token>
     path("", include("doxie.consents.urls")),  # DOI confirmation pages /doi/<token>
+    path("", include("doxie.qrcodes.urls")),  # QR scans and images /qr/<uuid>
     # Admin UI assets straight from the installed apps: one machine needs no collectstatic.
     re_path(r"^static/(?P<path>.*)$", serve_static, {"insecure": True}),
 ]

@@ -11,7 +11,6 @@ and keep the token out of caches and out of other sites' Referer headers.
 from __future__ import annotations
 
 import logging
-import re
 import secrets
 from urllib.parse import urlsplit
 
@@ -21,25 +20,12 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 
+from doxie.brands.style import page_style
 from doxie.consents import rendering, selectors, services, texts
 from doxie.consents.models import Consent
 from doxie.core.net import client_ip
 
 log = logging.getLogger("doxie.consents")
-
-_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
-_RADIUS = re.compile(r"^\d{1,3}(?:\.\d{1,2})?(?:px|rem|em|%)?$")
-_FONT = re.compile(r"^[A-Za-z0-9 _-]{1,100}$")
-_FONT_FILE = re.compile(r"^https://[^\s'\"()\\<>]+\.(?:woff2?|ttf|otf)$")
-_DEFAULTS = {
-    "primary": "#1f4e79",
-    "secondary": "#2e75b6",
-    "light": "#f4f6f8",
-    "dark": "#1b1b1b",
-    "radius": "6px",
-    "font": "sans-serif",
-}
-
 
 def _origin(url: str) -> str:
     parts = urlsplit(url)
@@ -48,33 +34,8 @@ def _origin(url: str) -> str:
 
 def _style(consent: Consent | None) -> dict[str, str]:
     """Brand colours and fonts, each checked so nothing but a value reaches the CSS."""
-    values = dict(_DEFAULTS)
-    values["font_url"] = ""
-    style = getattr(consent.purpose.brand, "style", None) if consent is not None else None
-    if style is None:
-        return values
-    for key, attr in (
-        ("primary", "primary_color"),
-        ("secondary", "secondary_color"),
-        ("light", "light_accent_color"),
-        ("dark", "dark_accent_color"),
-    ):
-        value = getattr(style, attr, None) or ""
-        if _COLOR.match(value):
-            values[key] = value
-    if _RADIUS.match(style.border_radius or ""):
-        values["radius"] = style.border_radius
-    families = [
-        f'"{name}"'
-        for name in (style.pages_font_family, style.font_family)
-        if name and _FONT.match(name)
-    ]
-    fallback = style.fallback_font_family if _FONT.match(style.fallback_font_family or "") else ""
-    values["font"] = ", ".join([*families, fallback or "sans-serif"])
-    if style.pages_font_family and _FONT_FILE.match(style.pages_font_family_path or ""):
-        values["font_url"] = style.pages_font_family_path
-        values["font_face"] = style.pages_font_family
-    return values
+    brand = consent.purpose.brand if consent is not None else None
+    return page_style(getattr(brand, "style", None) if brand is not None else None)
 
 
 def _csp(nonce: str, form_targets: list[str], font_url: str) -> str:

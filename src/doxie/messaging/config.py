@@ -31,6 +31,7 @@ _EVENT_KEYS = {
     "slug", "name", "kind", "brand", "parameters", "required_consent", "settings",
     "email_templates", "sms_templates", "rcs_templates",
     "journey",  # an injector event's steps: the journeys app's "events.journey" section
+    "qr",  # validated and applied by doxie.qrcodes.config
 }
 #: kind -> (model, {key: (default or REQUIRED, is_template, is_html)})
 REQUIRED = object()

@@ -62,6 +62,7 @@ class ProcessKind(models.TextChoices):
     MAILER = "mailer"
     CONSENT = "consent"
     INJECTOR = "injector"
+    QR = "qr"
 
 
 class ProcessStatus(models.TextChoices):

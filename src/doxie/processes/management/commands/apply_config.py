@@ -67,9 +67,9 @@ class Command(BaseCommand):
         known = registry.sections
         problems = [f"unknown section '{key}' (known: {', '.join(sorted(known))})"
                     for key in document if key not in known]
-        # A dotted key ("events.journey") is a sub-section: it runs when its parent key is there.
+        # A dotted key ("events.qr") is a part of its parent section, run whenever it is.
         sections = [s for s in registry.ordered_sections()
-                    if s.key.split(".")[0] in document]
+                    if s.key.partition(".")[0] in document]
         for section in sections:
             problems += section.validate(target, document)
         if problems:
