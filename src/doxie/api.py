@@ -137,6 +137,8 @@ def mount_routers() -> None:
     from doxie.brands.api import router as brands_router
     from doxie.consents.api import admin_router as consents_admin_router
     from doxie.consents.api import router as consents_router
+    from doxie.journeys.api import admin_router as journeys_admin_router
+    from doxie.journeys.api import router as journeys_router
     from doxie.messaging.api import router as messaging_router
     from doxie.pages.api import editor_router as pages_editor_router
     from doxie.pages.api import router as pages_router
@@ -155,6 +157,7 @@ def mount_routers() -> None:
     api.add_router("/v1/{key:tenant}/", consents_router)
     api.add_router("/v1/{key:tenant}/", messaging_router)
     api.add_router("/v1/{key:tenant}/", processes_router)
+    api.add_router("/v1/{key:tenant}/", journeys_router)
     api.add_router("/v1/{key:tenant}/", qrcodes_router)
     api.add_router("/v1/{key:tenant}/", surveys_router)
     # Admin API (OAuth2 bearer)
@@ -165,6 +168,7 @@ def mount_routers() -> None:
     api.add_router("/v1/{key:tenant}/admin/", processes_admin_router)
     api.add_router("/v1/{key:tenant}/admin/", pages_router)
     api.add_router("/v1/{key:tenant}/admin/", pages_editor_router)
+    api.add_router("/v1/{key:tenant}/admin/", journeys_admin_router)
     api.add_router("/v1/{key:tenant}/admin/", qrcodes_admin_router)
     api.add_router("/v1/{key:tenant}/admin/", surveys_admin_router)
 

@@ -166,6 +166,7 @@ INSTALLED_APPS = [
     "doxie.surveys",
     "doxie.inbound",
     "doxie.pages",
+    "doxie.journeys",
     "doxie.qrcodes",
 ]
 

@@ -30,6 +30,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _EVENT_KEYS = {
     "slug", "name", "kind", "brand", "parameters", "required_consent", "settings",
     "email_templates", "sms_templates", "rcs_templates",
+    "journey",  # an injector event's steps: the journeys app's "events.journey" section
     "qr",  # validated and applied by doxie.qrcodes.config
     "survey",  # a survey event's definition: validated and applied by the surveys app
 }

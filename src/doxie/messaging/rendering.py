@@ -245,3 +245,39 @@ def html_to_text(html: str) -> str:
     parser.feed(html)
     parser.close()
     return parser.text()
+
+
+# --- conditions (journeys' `if`) ---------------------------------------------------------------
+
+# Conditions run in the one tenant sandbox; a payload key that is missing is undefined
+# (falsy), not an error, so `plan == 'pro'` is simply false for a payload without a plan.
+_CONDITION_ENV = sandbox.environment(autoescape=False)
+
+
+@lru_cache(maxsize=1024)
+def compile_condition(source: str) -> Template:
+    """The condition as a sandboxed template answering "1" or "". Parsed as a pure
+    expression first, so no template tag can be smuggled in; raises ``TemplateError``."""
+    _CONDITION_ENV.compile_expression(source)
+    return _CONDITION_ENV.from_string("{% if (" + source + ") %}1{% endif %}")
+
+
+def condition_error(source: str) -> str | None:
+    """None when ``source`` is a valid expression, else a one-line reason."""
+    if not isinstance(source, str) or not source.strip():
+        return "must be a non-empty expression"
+    try:
+        compile_condition(source)
+    except TemplateError as exc:
+        return f"invalid expression: {exc.message}"
+    return None
+
+
+def evaluate_condition(source: str, context: dict[str, Any]) -> bool:
+    """The expression's truth over ``context``; raises ``RenderError`` when it fails."""
+    try:
+        return sandbox.render(compile_condition(source), context) == "1"
+    except TemplateError as exc:
+        raise RenderError(f"condition failed: {exc.message or type(exc).__name__}") from None
+    except Exception as exc:  # a filter or operator on the wrong type (TypeError, …)
+        raise RenderError(f"condition failed: {type(exc).__name__}: {exc}") from None

@@ -491,3 +491,78 @@ def unsuppress(*, tenant: Tenant, address: str) -> bool:
         tenant=tenant, address=normalize_address(address)
     ).delete()
     return bool(deleted)
+
+
+# --- sends of other apps' steps (journeys) -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepSend:
+    """One template of ``event`` for an existing process (a journey run's send step)."""
+
+    process: Process
+    event: Event
+    template_name: str
+    payload: dict[str, Any]
+
+
+@dataclass
+class StepResult:
+    message_ids: list[int]
+    queued: int
+    error: str | None
+
+
+def queue_step_sends(*, tenant: Tenant, sends: list[StepSend]) -> list[StepResult]:
+    """Render, gate (suppression, consent) and queue the named templates, one result per
+    send in order, through the Mailer's own pipeline (tracked links, drainer wake-up,
+    ``message_sent`` on delivery). Call in the caller's transaction; a fixed number of
+    queries per call whatever the number of sends (templates are read once per event)."""
+    if not sends:
+        return []
+    by_event: dict[int, Any] = {}
+    for send in sends:
+        if send.event.id not in by_event:
+            by_event[send.event.id] = selectors.event_templates(send.event)
+    plans: list[_Plan | None] = []
+    for send in sends:
+        templates = by_event[send.event.id]
+        plan = None
+        for items, planner in (
+            (templates.email, _plan_email), (templates.sms, _plan_sms),
+            (templates.rcs, _plan_rcs),
+        ):
+            found = next((t for t in items if t.name == send.template_name), None)
+            if found is not None:
+                plan = planner(found, dict(send.payload))
+                break
+        plans.append(plan)
+    for event_id in by_event:
+        event = next(s.event for s in sends if s.event.id == event_id)
+        _gate(tenant, event, [p for p, s in zip(plans, sends, strict=True)
+                              if p is not None and s.event.id == event_id])
+    messages: list[Message] = []
+    for plan, send in zip(plans, sends, strict=True):
+        if plan is not None:
+            messages += [_build(plan, d, send.process, send.event) for d in plan.drafts]
+    queueing.insert_messages(messages)
+    links = [
+        TrackedLink(tenant=tenant, message=d.message, token=token, url=url)
+        for plan in plans if plan is not None
+        for d in plan.drafts for token, url in d.links.items()
+    ]
+    if links:
+        TrackedLink.objects.bulk_create(links)
+    queueing.wake_drainers(messages)
+    results = []
+    for plan, send in zip(plans, sends, strict=True):
+        if plan is None:
+            results.append(StepResult([], 0, f"no template '{send.template_name}'"))
+            continue
+        queued = [d for d in plan.drafts if d.status == MessageStatus.QUEUED]
+        skipped = "; ".join(d.reason for d in plan.drafts if d.status != MessageStatus.QUEUED)
+        results.append(StepResult(
+            [d.message.id for d in plan.drafts if d.message is not None], len(queued),
+            plan.error or skipped or None,
+        ))
+    return results

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from doxie.core.db import savepoint
+from doxie.messaging import listeners
 from doxie.messaging.models import Message, MessageStatus, MessageStatusEvent
 from doxie.webhooks.events import MessageStatusUpdate
 
@@ -90,6 +91,7 @@ def record_status(
             )
     except IntegrityError:
         return False  # the same provider event again
+    listeners.notify(locked, status, occurred_at)
     if not may_advance(locked.status, status):
         return False
     locked.status = status

@@ -61,6 +61,7 @@ class ProcessKind(models.TextChoices):
 
     MAILER = "mailer"
     CONSENT = "consent"
+    INJECTOR = "injector"
     QR = "qr"
     SURVEY = "survey"
 

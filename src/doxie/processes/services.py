@@ -72,3 +72,9 @@ def cancel_process(*, tenant: Tenant, process_uuid: str) -> Cancellation:
         original_payload=process.original_payload,
     ))
     return Cancellation(process, counts)
+
+
+def finish_processes(*, process_ids: list[int], at: datetime) -> int:
+    """Mark active processes finished (a journey run that ended); one UPDATE."""
+    return Process.objects.filter(id__in=process_ids, status=ProcessStatus.ACTIVE).update(
+        status=ProcessStatus.FINISHED, finished_at=at, updated_at=at)
