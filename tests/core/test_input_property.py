@@ -84,6 +84,8 @@ def all_routes() -> list[Route]:
     for raw in _walk(get_resolver()):
         if raw.startswith("static/"):
             continue  # files from the installed apps, not input handling
+        if raw == "readyz":
+            continue  # 503 without a worker heartbeat is its answer (a dependency), not a fault
         names = tuple(m.group("name") for m in _PARAM.finditer(raw))
         template = "/" + _PARAM.sub(lambda m: "{" + m.group("name") + "}", raw)
         if template.startswith("/api/v1/"):

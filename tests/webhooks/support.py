@@ -23,6 +23,7 @@ from doxie.webhooks.events import (
     ProcessCancellation,
     QrCodeScanned,
     RcsResponse,
+    SurveyResponse,
     WebhookEvent,
 )
 from doxie.webhooks.models import WebhookEndpoint
@@ -112,5 +113,10 @@ SAMPLES: dict[str, WebhookEvent] = {
         process_id=PROCESS, message_id=1234567890, agent_id="doxie_agent",
         sender="491234567890", timestamp=AT,
         message_content={"text": "This is a test RCS message."},
+    ),
+    "survey_response": SurveyResponse(
+        process_id=PROCESS, inquiry_id="123e4567-e89b-12d3-a456-426614174002",
+        original_tenant_slug="acme", original_event_slug="feedback",
+        answers={"nps": 9}, completed_at=AT,
     ),
 }

@@ -57,6 +57,8 @@ CONTRACT_TYPES = {
     "Webhook::ProcessCancellationEndpoint": "process_cancellation",
     "Webhook::QrCodeScannedEndpoint": "qr_code_scanned",
     "Webhook::RcsResponseEndpoint": "rcs_response",
+    # Beyond the seed (API.md), added as one class each
+    "Webhook::SurveyResponseEndpoint": "survey_response",
 }
 
 
